@@ -1,0 +1,3 @@
+module github.com/bedrockguard/bedrockguard
+
+go 1.26
