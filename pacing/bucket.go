@@ -1,0 +1,243 @@
+package pacing
+
+import (
+	"math"
+	"time"
+)
+
+// Axis names one of the two limits of a key.
+type Axis int
+
+const (
+	// Requests is the requests-per-window axis (RPM).
+	Requests Axis = iota
+	// Tokens is the tokens-per-window axis (TPM).
+	Tokens
+	numAxes
+)
+
+// String returns "requests" or "tokens".
+func (a Axis) String() string {
+	switch a {
+	case Requests:
+		return "requests"
+	case Tokens:
+		return "tokens"
+	}
+	return "unknown"
+}
+
+// Algorithm selects how an axis' rate recovers after a throttle.
+type Algorithm int
+
+const (
+	// CUBIC regrows along the CUBIC curve used by the AWS SDK's adaptive
+	// retry mode and TCP CUBIC: fast far from the rate that throttled, flat
+	// near it, then probing beyond it. It is the default.
+	CUBIC Algorithm = iota
+	// AIMD regrows linearly, by AIMDIncrease of the reference rate per window.
+	AIMD
+)
+
+// String returns "cubic" or "aimd".
+func (a Algorithm) String() string {
+	if a == AIMD {
+		return "aimd"
+	}
+	return "cubic"
+}
+
+// AxisConfig is what a Store needs to know about one axis of a key. It is
+// plain data so that a remote Store can receive it with each call.
+type AxisConfig struct {
+	// Quota is the configured amount per Window; zero means unknown: the axis
+	// is not paced until the first throttle, then paced from the measured rate.
+	Quota float64
+	// Window is the quota period and the bucket's burst horizon.
+	Window time.Duration
+	// InitialFill is the fraction of capacity a new bucket starts with.
+	InitialFill float64
+	// Algorithm, Beta, CubicC, AIMDIncrease and Cooldown tune adaptation;
+	// see [Config].
+	Algorithm    Algorithm
+	Beta         float64
+	CubicC       float64
+	AIMDIncrease float64
+	Cooldown     time.Duration
+}
+
+// axis is the state of one token bucket with an adaptive rate. All methods
+// are pure arithmetic on the state and take the time as a parameter.
+//
+// Rates are expressed per window: rate r means r units refill per Window,
+// and the bucket holds at most r units (one window's worth).
+type axis struct {
+	init  bool
+	level float64   // units available; negative is debt
+	last  time.Time // time level was last brought up to date
+
+	limited     bool      // the axis is being paced
+	wMax        float64   // rate in force when the last throttle arrived
+	decreasedAt time.Time // time of the last decrease; zero if none
+	base        float64   // rate right after the last decrease
+
+	measured   float64 // admitted units, exponentially decayed with time constant Window
+	measuredAt time.Time
+}
+
+// rate returns the effective rate per window at now.
+func (s *axis) rate(c *AxisConfig, now time.Time) float64 {
+	if !s.limited {
+		return math.Inf(1)
+	}
+	if s.decreasedAt.IsZero() {
+		return c.Quota
+	}
+	t := float64(now.Sub(s.decreasedAt)) / float64(c.Window) // windows since the decrease
+	if t < 0 {
+		t = 0
+	}
+	var r float64
+	switch c.Algorithm {
+	case AIMD:
+		ref := c.Quota
+		if ref == 0 {
+			ref = s.wMax
+		}
+		r = s.base + c.AIMDIncrease*ref*t
+	default:
+		// W(t) = wMax * (1 + C (t-K)^3), K = cbrt((1-beta)/C): W(0) = beta*wMax.
+		k := math.Cbrt((1 - c.Beta) / c.CubicC)
+		d := t - k
+		r = s.wMax * (1 + c.CubicC*d*d*d)
+	}
+	return s.ceiling(c, now, r)
+}
+
+// ceiling caps r at the quota when it is known, and otherwise at twice the
+// measured admission rate, so that an idle key does not "recover" to a rate
+// it never used.
+func (s *axis) ceiling(c *AxisConfig, now time.Time, r float64) float64 {
+	limit := c.Quota
+	if limit == 0 {
+		limit = math.Max(2*s.recent(c, now), s.wMax)
+	}
+	if r > limit {
+		r = limit
+	}
+	if r < minRate {
+		r = minRate
+	}
+	return r
+}
+
+// minRate keeps a paced axis from stopping completely: one unit per window.
+const minRate = 1
+
+// recent returns the decayed admitted amount at now, an estimate of the
+// units admitted over the last window.
+func (s *axis) recent(c *AxisConfig, now time.Time) float64 {
+	if s.measuredAt.IsZero() {
+		return 0
+	}
+	dt := float64(now.Sub(s.measuredAt))
+	if dt <= 0 {
+		return s.measured
+	}
+	return s.measured * math.Exp(-dt/float64(c.Window))
+}
+
+// capacity is one window's worth at the current rate.
+func (s *axis) capacity(c *AxisConfig, now time.Time) float64 { return s.rate(c, now) }
+
+// advance brings level up to date at now.
+func (s *axis) advance(c *AxisConfig, now time.Time) {
+	if !s.init {
+		s.init = true
+		s.limited = c.Quota > 0
+		s.last = now
+		if s.limited {
+			s.level = c.Quota * c.InitialFill
+		}
+		return
+	}
+	if !s.limited || !now.After(s.last) {
+		return
+	}
+	r := s.rate(c, now)
+	s.level += r * float64(now.Sub(s.last)) / float64(c.Window)
+	if s.level > r {
+		s.level = r
+	}
+	s.last = now
+}
+
+// wait returns how long until the bucket holds n units (or is full, for a
+// request larger than the bucket), at the current rate. Zero means now.
+func (s *axis) wait(c *AxisConfig, now time.Time, n float64) time.Duration {
+	if !s.limited {
+		return 0
+	}
+	r := s.rate(c, now)
+	need := math.Min(n, r)
+	if s.level >= need {
+		return 0
+	}
+	d := (need - s.level) / r * float64(c.Window)
+	if d > float64(maxWait) {
+		return maxWait
+	}
+	return time.Duration(math.Ceil(d))
+}
+
+// maxWait bounds any single computed wait so that arithmetic never overflows.
+const maxWait = 24 * time.Hour
+
+// take charges n units (admission), which may leave debt when n exceeds
+// what the bucket holds.
+func (s *axis) take(c *AxisConfig, now time.Time, n float64) {
+	s.level -= n
+	s.measured = s.recent(c, now) + n
+	s.measuredAt = now
+}
+
+// give returns n units (a refund; negative n charges more).
+func (s *axis) give(c *AxisConfig, now time.Time, n float64) {
+	if !s.limited {
+		return
+	}
+	s.level += n
+	if r := s.rate(c, now); s.level > r {
+		s.level = r
+	}
+	if n < 0 {
+		s.measured = s.recent(c, now) - n
+		s.measuredAt = now
+	}
+}
+
+// throttled applies a multiplicative decrease and empties the bucket: the
+// server's bucket is empty when it throttles. Throttles within Cooldown of
+// the last decrease only empty the bucket, so that one burst of rejected
+// in-flight requests counts as one congestion signal. It reports whether
+// the rate was decreased.
+func (s *axis) throttled(c *AxisConfig, now time.Time) bool {
+	decrease := s.decreasedAt.IsZero() || now.Sub(s.decreasedAt) >= c.Cooldown
+	if decrease {
+		var cur float64
+		if s.limited {
+			cur = s.rate(c, now)
+		} else {
+			cur = math.Max(s.recent(c, now), minRate)
+		}
+		s.limited = true
+		s.wMax = cur
+		s.base = math.Max(c.Beta*cur, minRate)
+		s.decreasedAt = now
+		s.last = now
+	}
+	if s.level > 0 {
+		s.level = 0
+	}
+	return decrease
+}
