@@ -1,0 +1,188 @@
+package bedrocksim
+
+import (
+	"encoding/json"
+	"net/http"
+	"time"
+)
+
+// admission is the outcome of admitting a call against its key's quotas.
+type admission struct {
+	ledger        *Ledger
+	reserved      int64
+	maxTokens     int
+	u             usage // input split into uncached, cache read and cache write
+	streamFault   bool
+	throttleAfter int
+}
+
+// admit reserves input + max tokens. It answers the throttle itself and
+// returns false when the call is refused.
+func (c *call) admit() (admission, bool) {
+	s := c.s
+	a := admission{maxTokens: c.p.maxTokens}
+	if a.maxTokens == 0 {
+		a.maxTokens = c.model.MaxOutput
+	}
+	a.reserved = int64(c.p.tokens + a.maxTokens)
+	now := s.opts.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a.ledger = s.ledgers[c.key]
+	if a.ledger == nil {
+		q, ok := s.opts.Quotas[c.key]
+		if !ok {
+			q = s.opts.DefaultQuota
+		}
+		a.ledger = NewLedger(q, s.opts.Window, now)
+		s.ledgers[c.key] = a.ledger
+	}
+	a.ledger.SetScaleAt(now, s.faults.quotaScale(now))
+	if th := a.ledger.AdmitAt(now, a.reserved); th != NotThrottled {
+		s.rec.throttle(c.key, th, now)
+		msg := map[Throttle]string{ThrottledRequests: MsgTooManyRequests, ThrottledTokens: MsgTooManyTokens, ThrottledTokensPerDay: MsgTooManyTokensPerDay}[th]
+		if th == ThrottledRequests && s.opts.ShortRequestsMessage {
+			msg = MsgTooManyRequestsShort
+		}
+		writeError(c.w, c.reqID, &apiError{http.StatusTooManyRequests, CodeThrottling, msg})
+		return a, false
+	}
+	s.rec.accept(c.key, a.reserved, now)
+	a.u = usage{input: c.p.tokens}
+	if c.p.cacheTokens > 0 {
+		ck := mix(hashString(hashSeed, c.key), c.p.cacheHash)
+		if exp, ok := s.cache[ck]; ok && now.Before(exp) {
+			a.u.cacheRead = c.p.cacheTokens
+		} else {
+			a.u.cacheWrite = c.p.cacheTokens
+			if len(s.cache) >= 4096 {
+				clear(s.cache)
+			}
+			s.cache[ck] = now.Add(s.opts.CacheTTL)
+		}
+		a.u.input -= c.p.cacheTokens
+	}
+	if c.op == OpConverseStream || c.op == OpInvokeStream {
+		a.streamFault = s.faults.hit(faultStreamThrottle, s.opts.Seed, c.seq, now)
+		a.throttleAfter = s.faults.f.StreamThrottleAfter
+	}
+	return a, true
+}
+
+// settle charges input + cache write + output x burndown and refunds the
+// rest of the reservation. cut marks a stream ended by a throttle.
+func (c *call) settle(a admission, u usage, cut bool) {
+	s := c.s
+	charged := int64(u.input + u.cacheWrite + u.output*c.model.Burndown)
+	if cut && u.output == 0 {
+		charged, u = 0, usage{} // a first-frame throttle: nothing ran
+	}
+	now := s.opts.Now()
+	s.mu.Lock()
+	refund := a.ledger.SettleAt(now, a.reserved, charged)
+	s.rec.settle(c.key, u, charged, refund, cut, now)
+	s.mu.Unlock()
+}
+
+// invoke serves the four inference operations.
+func (c *call) invoke() {
+	a, ok := c.admit()
+	if !ok {
+		return
+	}
+	h := mix(uint64(c.s.opts.Seed), c.p.hash)
+	n := c.s.opts.outputTokens(OutputRequest{ModelID: c.key, Operation: c.op, InputTokens: c.p.tokens, MaxTokens: a.maxTokens, Hash: h})
+	u := a.u
+	u.output = n
+	lat := c.s.opts.Latency
+	res := &result{modelID: c.key, reqID: c.reqID, u: u, maxed: n == a.maxTokens,
+		latencyMs: lat.total(n).Milliseconds(), firstByteMs: lat.total(min(n, 1)).Milliseconds()}
+	switch c.op {
+	case OpConverseStream:
+		c.stream(a, res, h, converseShape)
+		return
+	case OpInvokeStream:
+		c.stream(a, res, h, invokeShape(c.model.Family))
+		return
+	}
+	res.text = outputText(h, 0, n)
+	sleep(c.r.Context(), lat.total(n))
+	hd := c.w.Header()
+	hd.Set("Content-Type", "application/json")
+	hd.Set("X-Amzn-RequestId", c.reqID)
+	var body any
+	if c.op == OpConverse {
+		body = obj{"output": obj{"message": obj{"role": "assistant", "content": []obj{{"text": res.text}}}},
+			"stopReason": res.stop("end_turn", "max_tokens"), "usage": converseUsage(u), "metrics": obj{"latencyMs": res.latencyMs}}
+	} else {
+		body = invokeBody(c.model.Family, res)
+		hd.Set("X-Amzn-Bedrock-Input-Token-Count", itoa(u.input))
+		hd.Set("X-Amzn-Bedrock-Output-Token-Count", itoa(u.output))
+		hd.Set("X-Amzn-Bedrock-Invocation-Latency", itoa(int(res.latencyMs)))
+		if u.cacheRead > 0 || u.cacheWrite > 0 {
+			hd.Set("X-Amzn-Bedrock-Cache-Read-Input-Token-Count", itoa(u.cacheRead))
+			hd.Set("X-Amzn-Bedrock-Cache-Write-Input-Token-Count", itoa(u.cacheWrite))
+		}
+	}
+	b, _ := json.Marshal(body)
+	hd.Set("Content-Length", itoa(len(b)))
+	c.w.Write(b)
+	c.settle(a, u, false)
+}
+
+// stream sends the frames of shape, pacing deltas by the latency model, and
+// cuts the stream with a throttlingException if the fault hit this call.
+func (c *call) stream(a admission, res *result, h uint64, shape streamShape) {
+	sw := newStreamWriter(c.w, func(hd http.Header) {
+		hd.Set("Content-Type", "application/vnd.amazon.eventstream")
+		hd.Set("X-Amzn-RequestId", c.reqID)
+		if c.op == OpInvokeStream {
+			hd.Set("X-Amzn-Bedrock-Content-Type", "application/json")
+		}
+	})
+	ctx := c.r.Context()
+	lat := c.s.opts.Latency
+	events, sent := 0, 0
+	cut := false
+	emit := func(f frame) bool {
+		if a.streamFault && events == a.throttleAfter {
+			b, _ := json.Marshal(obj{"message": MsgTooManyTokens})
+			sw.send(frame{exceptionType: "throttlingException", payload: b})
+			cut = true
+			return false
+		}
+		events++
+		return sw.send(f) == nil
+	}
+	defer func() {
+		u := res.u
+		u.output = sent
+		c.settle(a, u, cut)
+	}()
+	if !sleep(ctx, lat.Base) {
+		return
+	}
+	for _, f := range shape.start(res) {
+		if !emit(f) {
+			return
+		}
+	}
+	for sent < res.u.output {
+		k := min(c.s.opts.TokensPerDelta, res.u.output-sent)
+		if !sleep(ctx, time.Duration(k)*lat.PerOutputToken) {
+			return
+		}
+		text := outputText(h, sent, k)
+		first := sent == 0
+		sent += k
+		if !emit(shape.delta(res, text, sent, first)) {
+			sent -= k // not delivered
+			return
+		}
+	}
+	for _, f := range shape.end(res) {
+		if !emit(f) {
+			return
+		}
+	}
+}

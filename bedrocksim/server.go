@@ -1,0 +1,177 @@
+package bedrocksim
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+)
+
+// Server is a simulated Bedrock Runtime endpoint. It implements
+// http.Handler; serve it with httptest.NewServer or [Server.Start]. It is
+// safe for concurrent use.
+type Server struct {
+	opts Options
+
+	mu      sync.Mutex
+	seq     uint64
+	ledgers map[string]*Ledger
+	faults  faultState
+	rec     recorder
+	cache   map[uint64]time.Time // prompt-cache prefixes (key ^ prefix hash) -> expiry
+
+	hs *http.Server
+}
+
+// New returns a Server for opts, after applying defaults. It fails on
+// negative limits or an OutputFraction outside [0, 1].
+func New(opts Options) (*Server, error) {
+	if err := opts.setDefaults(); err != nil {
+		return nil, err
+	}
+	return &Server{
+		opts:    opts,
+		ledgers: map[string]*Ledger{},
+		faults:  newFaultState(opts.Faults),
+		cache:   map[uint64]time.Time{},
+	}, nil
+}
+
+// SetFaults replaces the faults in force; Trigger.Next counts restart from
+// now.
+func (s *Server) SetFaults(f Faults) {
+	s.mu.Lock()
+	s.faults = newFaultState(f)
+	s.mu.Unlock()
+}
+
+// Stats returns a snapshot of the counters and the timeline.
+func (s *Server) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rec.snapshot()
+}
+
+// Ledger returns a copy of the quota ledger of key as it stands, or nil if
+// no call has used key yet. It is meant for tests and dashboards.
+func (s *Server) Ledger(key string) *Ledger {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if l := s.ledgers[key]; l != nil {
+		c := *l
+		return &c
+	}
+	return nil
+}
+
+// Start serves s on addr ("127.0.0.1:0" picks a free port) in a new
+// goroutine and returns the endpoint URL to use as BaseEndpoint.
+func (s *Server) Start(addr string) (string, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", err
+	}
+	s.mu.Lock()
+	if s.hs != nil {
+		s.mu.Unlock()
+		ln.Close()
+		return "", errors.New("bedrocksim: server already started")
+	}
+	s.hs = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	hs := s.hs
+	s.mu.Unlock()
+	go hs.Serve(ln)
+	return "http://" + ln.Addr().String(), nil
+}
+
+// Close stops a server started with [Server.Start], closing its listener
+// and connections. It is a no-op otherwise.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	hs := s.hs
+	s.mu.Unlock()
+	if hs == nil {
+		return nil
+	}
+	return hs.Close()
+}
+
+// Shutdown gracefully stops a server started with [Server.Start], waiting
+// for in-flight calls until ctx ends.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	hs := s.hs
+	s.mu.Unlock()
+	if hs == nil {
+		return nil
+	}
+	return hs.Shutdown(ctx)
+}
+
+// Config returns an aws.Config for the real bedrockruntime client talking
+// to the simulator at endpoint: region us-east-1, static credentials and
+// BaseEndpoint set.
+//
+//	client := bedrockruntime.NewFromConfig(bedrocksim.Config(url))
+func Config(endpoint string) aws.Config {
+	return aws.Config{
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String(endpoint),
+		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{AccessKeyID: "AKIDSIMULATOR", SecretAccessKey: "simulator", Source: "bedrocksim"}, nil
+		}),
+	}
+}
+
+// The operations, as named in Stats and OutputRequest.
+const (
+	OpConverse       = "Converse"
+	OpConverseStream = "ConverseStream"
+	OpInvoke         = "InvokeModel"
+	OpInvokeStream   = "InvokeModelWithResponseStream"
+	OpCountTokens    = "CountTokens"
+)
+
+var opsByPath = map[string]string{
+	"converse":                    OpConverse,
+	"converse-stream":             OpConverseStream,
+	"invoke":                      OpInvoke,
+	"invoke-with-response-stream": OpInvokeStream,
+	"count-tokens":                OpCountTokens,
+}
+
+// route splits POST /model/{modelId}/{op}. modelID is "" when the path has
+// no model segment.
+func route(r *http.Request) (op, modelID string) {
+	p := strings.TrimPrefix(r.URL.EscapedPath(), "/")
+	parts := strings.Split(p, "/")
+	if len(parts) != 3 || parts[0] != "model" {
+		return "", ""
+	}
+	id, err := url.PathUnescape(parts[1])
+	if err != nil {
+		return "", ""
+	}
+	if r.Method != http.MethodPost {
+		return "", id
+	}
+	return opsByPath[parts[2]], id
+}
+
+// ServeHTTP answers Bedrock Runtime calls and GET /_sim/stats.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/_sim/stats" && r.Method == http.MethodGet {
+		st := s.Stats()
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(st)
+		return
+	}
+	s.handle(w, r)
+}
