@@ -1,0 +1,90 @@
+package tokens
+
+import (
+	"math"
+	"slices"
+	"sync"
+)
+
+// Calibration bounds. Each sample's ratio is clamped to
+// [minRatio, maxRatio] before it enters the window, and so is the result.
+const (
+	minRatio = 0.25
+	maxRatio = 4.0
+	// warmupSamples is how many observations a family needs before its
+	// ratio is trusted without the safety margin.
+	warmupSamples = 3
+	// warmupMargin multiplies the estimate while a family is warming up.
+	warmupMargin = 1.15
+	// minCalibrationTokens: smaller prompts are dominated by fixed per-request
+	// overheads and are not used as calibration samples.
+	minCalibrationTokens = 16
+)
+
+// calibrator keeps, per family, a ring of the last n log(actual/estimate)
+// ratios; the ratio in force is exp(median).
+type calibrator struct {
+	mu     sync.Mutex
+	window int
+	fam    map[Family]*ring
+}
+
+type ring struct {
+	logs   []float64 // ring buffer, len <= window
+	next   int
+	total  int     // samples ever seen
+	ratio  float64 // exp(median(logs)), cached
+	sorted []float64
+}
+
+func newCalibrator(window int) *calibrator {
+	return &calibrator{window: window, fam: make(map[Family]*ring)}
+}
+
+// observe adds one sample and returns the new ratio and sample count.
+func (c *calibrator) observe(f Family, estimated, actual int64) (float64, int) {
+	r := float64(actual) / float64(estimated)
+	l := math.Log(min(max(r, minRatio), maxRatio))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	g := c.fam[f]
+	if g == nil {
+		g = &ring{logs: make([]float64, 0, c.window), sorted: make([]float64, 0, c.window)}
+		c.fam[f] = g
+	}
+	if len(g.logs) < c.window {
+		g.logs = append(g.logs, l)
+	} else {
+		g.logs[g.next] = l
+	}
+	g.next = (g.next + 1) % c.window
+	g.total++
+	g.sorted = append(g.sorted[:0], g.logs...)
+	slices.Sort(g.sorted)
+	n := len(g.sorted)
+	med := g.sorted[n/2]
+	if n%2 == 0 {
+		med = (g.sorted[n/2-1] + g.sorted[n/2]) / 2
+	}
+	g.ratio = min(max(math.Exp(med), minRatio), maxRatio)
+	return g.ratio, g.total
+}
+
+// get returns the ratio in force for f and the number of samples seen.
+func (c *calibrator) get(f Family) (float64, int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if g := c.fam[f]; g != nil {
+		return g.ratio, g.total
+	}
+	return 1, 0
+}
+
+// factor is what a raw estimate is multiplied by.
+func (c *calibrator) factor(f Family) float64 {
+	ratio, n := c.get(f)
+	if n < warmupSamples {
+		return max(ratio, 1) * warmupMargin
+	}
+	return ratio
+}

@@ -1,0 +1,444 @@
+package tokens
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"hash/maphash"
+)
+
+// body estimates an InvokeModel body by the model family's request schema.
+// A body that is not valid JSON, does not have the family's shape, or is
+// larger than maxBodyBytes is estimated from its bytes (Fallback).
+func (w *walk) body(b []byte) (maxTokens int, explicit bool) {
+	w.fold(maphash.Bytes(w.e.seed, b))
+	var mt *int
+	ok := false
+	if len(b) <= maxBodyBytes {
+		switch w.fam {
+		case Anthropic:
+			mt, ok = w.anthropicBody(b)
+		case Nova:
+			mt, ok = w.novaBody(b)
+		case Titan:
+			mt, ok = w.titanBody(b)
+		case Cohere:
+			mt, ok = w.cohereBody(b)
+		default: // Llama, Mistral and unknown families: prompt or chat messages
+			mt, ok = w.genericBody(b)
+		}
+	}
+	if !ok {
+		w.tokens += HeuristicTokens(string(b))
+		w.fallback = true
+		w.e.unparseable.Add(1)
+		return 0, false
+	}
+	if mt != nil && *mt >= 0 {
+		return *mt, true
+	}
+	return 0, false
+}
+
+func firstInt(ps ...*int) *int {
+	for _, p := range ps {
+		if p != nil {
+			return p
+		}
+	}
+	return nil
+}
+
+// isString reports whether raw JSON is a string (and decodes it).
+func jsonString(raw json.RawMessage) (string, bool) {
+	if len(raw) == 0 || raw[0] != '"' {
+		return "", false
+	}
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		return "", false
+	}
+	return s, true
+}
+
+// rawJSON counts a JSON value (tool definitions, tool input) as text.
+func (w *walk) rawJSON(raw json.RawMessage) {
+	if len(raw) > 0 && string(raw) != "null" {
+		w.text(string(raw))
+	}
+}
+
+// Anthropic Messages API (and the legacy Text Completions "prompt").
+type anthropicReq struct {
+	Prompt            *string         `json:"prompt"`
+	MaxTokens         *int            `json:"max_tokens"`
+	MaxTokensToSample *int            `json:"max_tokens_to_sample"`
+	System            json.RawMessage `json:"system"`
+	Messages          []struct {
+		Role    string          `json:"role"`
+		Content json.RawMessage `json:"content"`
+	} `json:"messages"`
+	Tools      []json.RawMessage `json:"tools"`
+	ToolChoice *struct {
+		Type string `json:"type"`
+	} `json:"tool_choice"`
+}
+
+type anthropicBlock struct {
+	Type      string          `json:"type"`
+	Text      string          `json:"text"`
+	Thinking  string          `json:"thinking"`
+	Data      string          `json:"data"`
+	Name      string          `json:"name"`
+	ID        string          `json:"id"`
+	ToolUseID string          `json:"tool_use_id"`
+	Title     string          `json:"title"`
+	Context   string          `json:"context"`
+	Input     json.RawMessage `json:"input"`
+	Content   json.RawMessage `json:"content"`
+	Source    *struct {
+		Type      string `json:"type"`
+		MediaType string `json:"media_type"`
+		Data      string `json:"data"`
+	} `json:"source"`
+}
+
+func (w *walk) anthropicBody(b []byte) (*int, bool) {
+	var r anthropicReq
+	if json.Unmarshal(b, &r) != nil || (r.Prompt == nil && r.Messages == nil) {
+		return nil, false
+	}
+	if r.Prompt != nil {
+		w.text(*r.Prompt)
+	}
+	w.tag(tagSystem)
+	if !w.anthropicContent(r.System) {
+		return nil, false
+	}
+	if len(r.Tools) > 0 {
+		w.tag(tagTool)
+		for _, t := range r.Tools {
+			w.rawJSON(t)
+		}
+		if r.ToolChoice != nil && (r.ToolChoice.Type == "any" || r.ToolChoice.Type == "tool") {
+			w.tokens += claudeToolPromptAny
+		} else {
+			w.tokens += claudeToolPromptAuto
+		}
+	}
+	for _, m := range r.Messages {
+		w.tokens += messageOverhead
+		if m.Role == "assistant" {
+			w.tag(tagAssistant)
+		} else {
+			w.tag(tagUser)
+		}
+		if !w.anthropicContent(m.Content) {
+			return nil, false
+		}
+	}
+	return firstInt(r.MaxTokens, r.MaxTokensToSample), true
+}
+
+// anthropicContent counts a content value: a string or an array of blocks.
+func (w *walk) anthropicContent(raw json.RawMessage) bool {
+	if len(raw) == 0 || string(raw) == "null" {
+		return true
+	}
+	if s, ok := jsonString(raw); ok {
+		w.text(s)
+		return true
+	}
+	var blocks []anthropicBlock
+	if json.Unmarshal(raw, &blocks) != nil {
+		return false
+	}
+	for _, bl := range blocks {
+		switch bl.Type {
+		case "text":
+			w.tag(tagText)
+			w.text(bl.Text)
+		case "image":
+			w.tag(tagImage)
+			if bl.Source != nil && bl.Source.Type == "base64" {
+				w.fold(maphash.String(w.e.seed, bl.Source.Data))
+				iw, ih := imageSizeB64(bl.Source.Data)
+				w.tokens += imageTokens(w.fam, iw, ih)
+			} else {
+				w.tokens += imageTokens(w.fam, 0, 0)
+			}
+		case "document":
+			w.tag(tagDoc)
+			w.text(bl.Title)
+			w.text(bl.Context)
+			switch {
+			case bl.Source == nil:
+			case bl.Source.Type == "text":
+				w.text(bl.Source.Data)
+			case bl.Source.Type == "content":
+				w.anthropicContent(bl.Content)
+			case bl.Source.Type == "base64":
+				data, err := base64.StdEncoding.DecodeString(bl.Source.Data)
+				if err != nil {
+					w.text(bl.Source.Data)
+					w.fallback = true
+					break
+				}
+				w.document(bl.Source.MediaType, data)
+			default:
+				w.tokens += pdfTokens(nil)
+				w.fallback = true
+			}
+		case "tool_use", "server_tool_use":
+			w.tag(tagToolUse)
+			w.text(bl.ID)
+			w.text(bl.Name)
+			w.rawJSON(bl.Input)
+		case "tool_result":
+			w.tag(tagToolResult)
+			w.text(bl.ToolUseID)
+			if !w.anthropicContent(bl.Content) {
+				return false
+			}
+		case "thinking":
+			w.tag(tagReasoning)
+			w.text(bl.Thinking)
+		case "redacted_thinking":
+			w.tag(tagReasoning)
+			w.tokens += ceilDiv(len(bl.Data), 4)
+		default:
+			w.text(bl.Text)
+		}
+	}
+	return true
+}
+
+// Amazon Nova messages-v1 schema.
+type novaBlock struct {
+	Text  *string `json:"text"`
+	Image *struct {
+		Format string `json:"format"`
+		Source struct {
+			Bytes string `json:"bytes"`
+		} `json:"source"`
+	} `json:"image"`
+	Document *struct {
+		Format string `json:"format"`
+		Name   string `json:"name"`
+		Source struct {
+			Bytes string `json:"bytes"`
+		} `json:"source"`
+	} `json:"document"`
+	Video            json.RawMessage `json:"video"`
+	ToolUse          json.RawMessage `json:"toolUse"`
+	ToolResult       json.RawMessage `json:"toolResult"`
+	ReasoningContent *struct {
+		ReasoningText *struct {
+			Text string `json:"text"`
+		} `json:"reasoningText"`
+	} `json:"reasoningContent"`
+}
+
+type novaReq struct {
+	System   []novaBlock `json:"system"`
+	Messages []struct {
+		Role    string      `json:"role"`
+		Content []novaBlock `json:"content"`
+	} `json:"messages"`
+	InferenceConfig *struct {
+		MaxNewTokens *int `json:"max_new_tokens"`
+		MaxTokens    *int `json:"maxTokens"`
+	} `json:"inferenceConfig"`
+	ToolConfig json.RawMessage `json:"toolConfig"`
+}
+
+func (w *walk) novaBody(b []byte) (*int, bool) {
+	var r novaReq
+	if json.Unmarshal(b, &r) != nil || r.Messages == nil {
+		return nil, false
+	}
+	w.tag(tagSystem)
+	w.novaBlocks(r.System)
+	w.rawJSON(r.ToolConfig)
+	for _, m := range r.Messages {
+		w.tokens += messageOverhead
+		if m.Role == "assistant" {
+			w.tag(tagAssistant)
+		} else {
+			w.tag(tagUser)
+		}
+		w.novaBlocks(m.Content)
+	}
+	if r.InferenceConfig == nil {
+		return nil, true
+	}
+	return firstInt(r.InferenceConfig.MaxNewTokens, r.InferenceConfig.MaxTokens), true
+}
+
+func (w *walk) novaBlocks(bs []novaBlock) {
+	for _, bl := range bs {
+		switch {
+		case bl.Text != nil:
+			w.tag(tagText)
+			w.text(*bl.Text)
+		case bl.Image != nil:
+			w.tag(tagImage)
+			w.fold(maphash.String(w.e.seed, bl.Image.Source.Bytes))
+			iw, ih := imageSizeB64(bl.Image.Source.Bytes)
+			w.tokens += imageTokens(w.fam, iw, ih)
+		case bl.Document != nil:
+			w.tag(tagDoc)
+			w.text(bl.Document.Name)
+			data, err := base64.StdEncoding.DecodeString(bl.Document.Source.Bytes)
+			if err != nil {
+				w.tokens += pdfTokens(nil)
+				w.fallback = true
+				continue
+			}
+			w.document(bl.Document.Format, data)
+		case bl.Video != nil:
+			w.tag(tagOther)
+			w.tokens += videoTokens
+		case bl.ToolUse != nil:
+			w.tag(tagToolUse)
+			w.rawJSON(bl.ToolUse)
+		case bl.ToolResult != nil:
+			w.tag(tagToolResult)
+			w.rawJSON(bl.ToolResult)
+		case bl.ReasoningContent != nil && bl.ReasoningContent.ReasoningText != nil:
+			w.tag(tagReasoning)
+			w.text(bl.ReasoningContent.ReasoningText.Text)
+		}
+	}
+}
+
+// Amazon Titan Text (and Titan embeddings: inputText only).
+func (w *walk) titanBody(b []byte) (*int, bool) {
+	var r struct {
+		InputText *string `json:"inputText"`
+		Config    *struct {
+			MaxTokenCount *int `json:"maxTokenCount"`
+		} `json:"textGenerationConfig"`
+	}
+	if json.Unmarshal(b, &r) != nil || r.InputText == nil {
+		return nil, false
+	}
+	w.text(*r.InputText)
+	if r.Config == nil {
+		return nil, true
+	}
+	return r.Config.MaxTokenCount, true
+}
+
+// Cohere Command R / R+ chat, legacy Command generate, and Embed.
+func (w *walk) cohereBody(b []byte) (*int, bool) {
+	var r struct {
+		Message     *string  `json:"message"`
+		Prompt      *string  `json:"prompt"`
+		Texts       []string `json:"texts"`
+		Preamble    string   `json:"preamble"`
+		ChatHistory []struct {
+			Role    string `json:"role"`
+			Message string `json:"message"`
+		} `json:"chat_history"`
+		Documents []json.RawMessage `json:"documents"`
+		Tools     []json.RawMessage `json:"tools"`
+		MaxTokens *int              `json:"max_tokens"`
+	}
+	if json.Unmarshal(b, &r) != nil || (r.Message == nil && r.Prompt == nil && r.Texts == nil) {
+		return nil, false
+	}
+	w.text(r.Preamble)
+	for _, t := range r.Tools {
+		w.rawJSON(t)
+	}
+	for _, d := range r.Documents {
+		w.rawJSON(d)
+	}
+	for _, h := range r.ChatHistory {
+		w.tokens += messageOverhead
+		w.text(h.Message)
+	}
+	if r.Message != nil {
+		w.tokens += messageOverhead
+		w.text(*r.Message)
+	}
+	if r.Prompt != nil {
+		w.text(*r.Prompt)
+	}
+	for _, t := range r.Texts {
+		w.text(t)
+	}
+	return r.MaxTokens, true
+}
+
+// genericBody reads Meta Llama ({"prompt","max_gen_len"}), Mistral
+// ({"prompt"} or {"messages"}, "max_tokens") and OpenAI-style chat bodies of
+// other providers.
+func (w *walk) genericBody(b []byte) (*int, bool) {
+	var r struct {
+		Prompt    *string         `json:"prompt"`
+		InputText *string         `json:"inputText"`
+		System    json.RawMessage `json:"system"`
+		Messages  []struct {
+			Role    string          `json:"role"`
+			Content json.RawMessage `json:"content"`
+		} `json:"messages"`
+		Tools               []json.RawMessage `json:"tools"`
+		Images              []string          `json:"images"`
+		MaxTokens           *int              `json:"max_tokens"`
+		MaxCompletionTokens *int              `json:"max_completion_tokens"`
+		MaxGenLen           *int              `json:"max_gen_len"`
+		MaxNewTokens        *int              `json:"max_new_tokens"`
+	}
+	if json.Unmarshal(b, &r) != nil || (r.Prompt == nil && r.InputText == nil && r.Messages == nil) {
+		return nil, false
+	}
+	if r.Prompt != nil {
+		w.text(*r.Prompt)
+	}
+	if r.InputText != nil {
+		w.text(*r.InputText)
+	}
+	for _, img := range r.Images {
+		iw, ih := imageSizeB64(img)
+		w.tokens += imageTokens(w.fam, iw, ih)
+	}
+	w.genericContent(r.System)
+	for _, t := range r.Tools {
+		w.rawJSON(t)
+	}
+	for _, m := range r.Messages {
+		w.tokens += messageOverhead
+		w.genericContent(m.Content)
+	}
+	return firstInt(r.MaxTokens, r.MaxCompletionTokens, r.MaxGenLen, r.MaxNewTokens), true
+}
+
+// genericContent counts a string, or an array of parts with "text"; parts
+// carrying an image count as one image of unknown size.
+func (w *walk) genericContent(raw json.RawMessage) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return
+	}
+	if s, ok := jsonString(raw); ok {
+		w.text(s)
+		return
+	}
+	var parts []struct {
+		Text     *string         `json:"text"`
+		Image    json.RawMessage `json:"image"`
+		ImageURL json.RawMessage `json:"image_url"`
+	}
+	if json.Unmarshal(raw, &parts) != nil {
+		w.rawJSON(raw)
+		return
+	}
+	for _, p := range parts {
+		switch {
+		case p.Text != nil:
+			w.text(*p.Text)
+		case p.Image != nil || p.ImageURL != nil:
+			w.tokens += imageTokens(w.fam, 0, 0)
+		}
+	}
+}

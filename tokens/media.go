@@ -1,0 +1,141 @@
+package tokens
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/binary"
+	"image"
+	_ "image/gif"  // register decoders for image.DecodeConfig
+	_ "image/jpeg" //
+	_ "image/png"  //
+	"math"
+)
+
+// Image and document rules. Dimensions are read from the image header only
+// (image.DecodeConfig for PNG, JPEG and GIF, a header parser for WebP); the
+// pixels are never decoded.
+const (
+	// Anthropic: "tokens = (width px * height px)/750"; images whose long
+	// edge exceeds 1568 px, or that exceed ~1,600 tokens, are first scaled
+	// down preserving aspect ratio.
+	// https://docs.anthropic.com/en/docs/build-with-claude/vision ("Calculate image costs")
+	claudePixelsPerToken = 750
+	claudeMaxEdge        = 1568
+	claudeMaxImageTokens = 1600
+	// Amazon Nova rescales images itself; its user guide ("Image
+	// understanding", https://docs.aws.amazon.com/nova/latest/userguide/modalities-image.html)
+	// lists ~800 tokens for 900x450, ~1,300 for 900x900, ~1,800 for 1400x900,
+	// ~2,400 for 1800x900 and ~2,600 for 1300x1300. pixels/500 capped at 2,600
+	// is at or above every row.
+	novaPixelsPerToken = 500
+	novaMaxImageTokens = 2600
+	// A video: Nova samples frames (1 fps up to a frame cap) at a fixed
+	// resolution; without decoding the container we reserve a fixed,
+	// conservative amount. Audio likewise.
+	videoTokens = 10000
+	audioTokens = 2000
+	// PDF: Anthropic's PDF support page says each page "typically uses
+	// 1,500-3,000 tokens" (https://docs.anthropic.com/en/docs/build-with-claude/pdf-support);
+	// text-only extraction (Converse without citations) is cheaper, so the
+	// low end is used.
+	pdfPageTokens = 1500
+	// A PDF whose page objects are compressed (no "/Type /Page" in clear)
+	// is assumed to hold one page per 30 KB, at least one.
+	pdfBytesPerPage = 30 << 10
+	// Office formats (doc, docx, xls, xlsx) are compressed XML; their text
+	// is about as large as the file, so bytes/4 is used.
+	officeBytesPerToken = 4
+)
+
+// imageTokens returns the tokens of an image with the given dimensions
+// (0, 0 when unknown) for a family.
+func imageTokens(fam Family, w, h int) int {
+	if fam == Nova {
+		if w <= 0 || h <= 0 {
+			return novaMaxImageTokens
+		}
+		return min(ceilDiv(w*h, novaPixelsPerToken), novaMaxImageTokens)
+	}
+	// Anthropic's rule; also used for the other vision models (Llama 3.2,
+	// Pixtral), which publish no rule of their own.
+	if w <= 0 || h <= 0 {
+		return claudeMaxImageTokens
+	}
+	fw, fh := float64(w), float64(h)
+	if long := math.Max(fw, fh); long > claudeMaxEdge {
+		fw, fh = fw*claudeMaxEdge/long, fh*claudeMaxEdge/long
+	}
+	return min(int(math.Ceil(fw*fh/claudePixelsPerToken)), claudeMaxImageTokens)
+}
+
+func ceilDiv(a, b int) int { return (a + b - 1) / b }
+
+// imageSize reads an image's dimensions from its header.
+func imageSize(b []byte) (int, int) {
+	if w, h, ok := webpSize(b); ok {
+		return w, h
+	}
+	cfg, _, err := image.DecodeConfig(bytes.NewReader(b))
+	if err != nil {
+		return 0, 0
+	}
+	return cfg.Width, cfg.Height
+}
+
+// webpSize parses the VP8, VP8L and VP8X headers of a WebP file.
+func webpSize(b []byte) (int, int, bool) {
+	if len(b) < 30 || string(b[0:4]) != "RIFF" || string(b[8:12]) != "WEBP" {
+		return 0, 0, false
+	}
+	switch string(b[12:16]) {
+	case "VP8X":
+		w := int(b[24]) | int(b[25])<<8 | int(b[26])<<16
+		h := int(b[27]) | int(b[28])<<8 | int(b[29])<<16
+		return w + 1, h + 1, true
+	case "VP8L":
+		v := binary.LittleEndian.Uint32(b[21:25])
+		return int(v&0x3fff) + 1, int(v>>14&0x3fff) + 1, true
+	case "VP8 ":
+		return int(binary.LittleEndian.Uint16(b[26:28]) & 0x3fff), int(binary.LittleEndian.Uint16(b[28:30]) & 0x3fff), true
+	}
+	return 0, 0, false
+}
+
+// maxImageHeaderB64 bounds how much of a base64 image is decoded to find
+// its dimensions (JPEG headers can follow a large EXIF block).
+const maxImageHeaderB64 = 256 << 10
+
+// imageSizeB64 reads the dimensions of a base64-encoded image, decoding at
+// most its first 192 KB.
+func imageSizeB64(s string) (int, int) {
+	n := min(len(s), maxImageHeaderB64) &^ 3
+	buf, err := base64.StdEncoding.DecodeString(s[:n])
+	if err != nil {
+		return 0, 0
+	}
+	return imageSize(buf)
+}
+
+// pdfTokens estimates a PDF from its page count.
+func pdfTokens(b []byte) int {
+	pages := bytes.Count(b, []byte("/Type /Page")) - bytes.Count(b, []byte("/Type /Pages"))
+	pages += bytes.Count(b, []byte("/Type/Page")) - bytes.Count(b, []byte("/Type/Pages"))
+	if pages <= 0 {
+		pages = max(1, len(b)/pdfBytesPerPage)
+	}
+	return pages * pdfPageTokens
+}
+
+// document counts a binary document by format: text formats as text,
+// PDFs by page, office formats by bytes.
+func (w *walk) document(format string, b []byte) {
+	w.bytesFP(b)
+	switch format {
+	case "txt", "md", "csv", "html", "text/plain", "text/markdown", "text/csv", "text/html":
+		w.text(string(b))
+	case "pdf", "application/pdf":
+		w.tokens += pdfTokens(b)
+	default:
+		w.tokens += ceilDiv(len(b), officeBytesPerToken)
+	}
+}
