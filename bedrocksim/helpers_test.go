@@ -44,12 +44,12 @@ func userMsg(text string) []types.Message {
 	return []types.Message{{Role: types.ConversationRoleUser, Content: []types.ContentBlock{&types.ContentBlockMemberText{Value: text}}}}
 }
 
-func converse(ctx context.Context, c *bedrockruntime.Client, model, text string, maxTokens int32) (*bedrockruntime.ConverseOutput, error) {
+func converse(ctx context.Context, c *bedrockruntime.Client, model, text string, maxTokens int32, optFns ...func(*bedrockruntime.Options)) (*bedrockruntime.ConverseOutput, error) {
 	in := &bedrockruntime.ConverseInput{ModelId: aws.String(model), Messages: userMsg(text)}
 	if maxTokens > 0 {
 		in.InferenceConfig = &types.InferenceConfiguration{MaxTokens: aws.Int32(maxTokens)}
 	}
-	return c.Converse(ctx, in)
+	return c.Converse(ctx, in, optFns...)
 }
 
 // fakeClock is an accounting clock tests move by hand.

@@ -1,0 +1,177 @@
+package bedrocksim_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
+	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/types"
+
+	"github.com/bedrockguard/bedrockguard/bedrocksim"
+)
+
+func TestThrottleMessages(t *testing.T) {
+	tests := []struct {
+		name  string
+		opts  bedrocksim.Options
+		first bool // the first call is already refused
+		want  string
+		count func(bedrocksim.KeyStats) int64
+	}{
+		{"requests", bedrocksim.Options{DefaultQuota: bedrocksim.Quota{RequestsPerMinute: 1}}, false,
+			bedrocksim.MsgTooManyRequests, func(k bedrocksim.KeyStats) int64 { return k.ThrottledRequests }},
+		{"requests short", bedrocksim.Options{DefaultQuota: bedrocksim.Quota{RequestsPerMinute: 1}, ShortRequestsMessage: true}, false,
+			bedrocksim.MsgTooManyRequestsShort, func(k bedrocksim.KeyStats) int64 { return k.ThrottledRequests }},
+		{"tokens", bedrocksim.Options{DefaultQuota: bedrocksim.Quota{TokensPerMinute: 150}}, false,
+			bedrocksim.MsgTooManyTokens, func(k bedrocksim.KeyStats) int64 { return k.ThrottledTokens }},
+		{"tokens never fit", bedrocksim.Options{DefaultQuota: bedrocksim.Quota{TokensPerMinute: 50}}, true,
+			bedrocksim.MsgTooManyTokens, func(k bedrocksim.KeyStats) int64 { return k.ThrottledTokens }},
+		{"tokens per day", bedrocksim.Options{DefaultQuota: bedrocksim.Quota{TokensPerMinute: 1000, TokensPerDay: 150}}, false,
+			bedrocksim.MsgTooManyTokensPerDay, func(k bedrocksim.KeyStats) int64 { return k.ThrottledTokensPerDay }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clock := newClock()
+			tt.opts.Now = clock.now
+			tt.opts.OutputFraction = 1
+			sim, client, _ := start(t, tt.opts)
+			ctx := context.Background()
+			if !tt.first {
+				if _, err := converse(ctx, client, haiku3, "hi", 100, noRetry); err != nil {
+					t.Fatal(err)
+				}
+			}
+			_, err := converse(ctx, client, haiku3, "hi", 100, noRetry)
+			var te *types.ThrottlingException
+			if !errors.As(err, &te) || te.ErrorMessage() != tt.want {
+				t.Fatalf("err = %v, want ThrottlingException %q", err, tt.want)
+			}
+			if got := tt.count(sim.Stats().Keys[haiku3]); got != 1 {
+				t.Errorf("throttle counter = %d, want 1", got)
+			}
+		})
+	}
+}
+
+// TestRetryBehaviour checks how the SDK's default Standard retryer treats
+// each simulated error (bedrock-facts §1, §6).
+func TestRetryBehaviour(t *testing.T) {
+	tests := []struct {
+		name     string
+		opts     bedrocksim.Options
+		wantErr  any
+		attempts int64
+		ok       bool
+	}{
+		{"throttle retried 3 times", bedrocksim.Options{DefaultQuota: bedrocksim.Quota{TokensPerMinute: 50}}, new(*types.ThrottlingException), 3, false},
+		{"model not ready not retried", bedrocksim.Options{Faults: bedrocksim.Faults{ModelNotReady: bedrocksim.Trigger{Next: 5}}}, new(*types.ModelNotReadyException), 1, false},
+		{"503 retried", bedrocksim.Options{Faults: bedrocksim.Faults{ServiceUnavailable: bedrocksim.Trigger{Next: 5}}}, new(*types.ServiceUnavailableException), 3, false},
+		{"two 503 then success", bedrocksim.Options{Faults: bedrocksim.Faults{ServiceUnavailable: bedrocksim.Trigger{Next: 2}}}, nil, 3, true},
+		{"reset then success", bedrocksim.Options{Faults: bedrocksim.Faults{Reset: bedrocksim.Trigger{Next: 1}}}, nil, 2, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sim, client, _ := start(t, tt.opts)
+			_, err := converse(context.Background(), client, haiku3, "hi", 100)
+			if tt.ok {
+				if err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				if !errors.As(err, tt.wantErr) {
+					t.Fatalf("err = %v, want %T", err, tt.wantErr)
+				}
+				var me *retry.MaxAttemptsError
+				if gotMax := errors.As(err, &me); gotMax != (tt.attempts > 1) {
+					t.Errorf("MaxAttemptsError = %v, want %v (err %v)", gotMax, tt.attempts > 1, err)
+				}
+			}
+			if got := sim.Stats().Keys[haiku3].Requests; got != tt.attempts {
+				t.Errorf("server saw %d attempts, want %d", got, tt.attempts)
+			}
+		})
+	}
+}
+
+func TestFaultUntilUsesAccountingClock(t *testing.T) {
+	clock := newClock()
+	sim, client, _ := start(t, bedrocksim.Options{Now: clock.now})
+	sim.SetFaults(bedrocksim.Faults{ServiceUnavailable: bedrocksim.Trigger{Until: clock.now().Add(3 * time.Second)}})
+	ctx := context.Background()
+	for range 2 {
+		var su *types.ServiceUnavailableException
+		if _, err := converse(ctx, client, haiku3, "hi", 10, noRetry); !errors.As(err, &su) {
+			t.Fatalf("err = %v, want ServiceUnavailableException", err)
+		}
+	}
+	clock.add(3 * time.Second)
+	if _, err := converse(ctx, client, haiku3, "hi", 10, noRetry); err != nil {
+		t.Fatalf("after the window: %v", err)
+	}
+	ks := sim.Stats().Keys[haiku3]
+	if ks.Errors[bedrocksim.CodeServiceUnavailable] != 2 || ks.Accepted != 1 || ks.Requests != 3 {
+		t.Errorf("stats = %+v", ks)
+	}
+}
+
+func TestFaultRateDeterministic(t *testing.T) {
+	run := func() (pattern string) {
+		_, client, _ := start(t, bedrocksim.Options{Seed: 7, Faults: bedrocksim.Faults{ServiceUnavailable: bedrocksim.Trigger{Rate: 0.5}}})
+		for range 20 {
+			if _, err := converse(context.Background(), client, haiku3, "hi", 10, noRetry); err != nil {
+				pattern += "x"
+			} else {
+				pattern += "."
+			}
+		}
+		return pattern
+	}
+	a, b := run(), run()
+	if a != b {
+		t.Errorf("fault pattern differs with the same seed:\n%s\n%s", a, b)
+	}
+	if !containsBoth(a) {
+		t.Errorf("rate 0.5 over 20 calls gave %s", a)
+	}
+}
+
+func containsBoth(s string) bool {
+	var x, dot bool
+	for _, c := range s {
+		x, dot = x || c == 'x', dot || c == '.'
+	}
+	return x && dot
+}
+
+func TestMidStreamThrottle(t *testing.T) {
+	for _, after := range []int{0, 2} {
+		sim, client, _ := start(t, bedrocksim.Options{OutputFraction: 1, Faults: bedrocksim.Faults{
+			StreamThrottle: bedrocksim.Trigger{Next: 1}, StreamThrottleAfter: after}})
+		out, err := client.ConverseStream(context.Background(), &bedrockruntime.ConverseStreamInput{
+			ModelId: aws.String(haiku3), Messages: userMsg("hi"),
+			InferenceConfig: &types.InferenceConfiguration{MaxTokens: aws.Int32(40)},
+		})
+		if err != nil {
+			t.Fatalf("after %d: ConverseStream err = %v, want nil (the throttle comes in the stream)", after, err)
+		}
+		n := 0
+		for range out.GetStream().Events() {
+			n++
+		}
+		var te *types.ThrottlingException
+		if err := out.GetStream().Err(); !errors.As(err, &te) || te.ErrorMessage() != bedrocksim.MsgTooManyTokens {
+			t.Errorf("after %d: stream.Err() = %v, want ThrottlingException", after, err)
+		}
+		if n != after {
+			t.Errorf("got %d events before the throttle, want %d", n, after)
+		}
+		ks := sim.Stats().Keys[haiku3]
+		if ks.Requests != 1 || ks.ThrottledMidStream != 1 || ks.OutputTokens != int64(4*max(0, after-1)) {
+			t.Errorf("after %d: stats = %+v", after, ks)
+		}
+	}
+}
