@@ -13,6 +13,7 @@ func (w *walk) body(b []byte) (maxTokens int, explicit bool) {
 	w.fold(maphash.Bytes(w.e.seed, b))
 	var mt *int
 	ok := false
+	before := w.tokens
 	if len(b) <= maxBodyBytes {
 		switch w.fam {
 		case Anthropic:
@@ -28,7 +29,8 @@ func (w *walk) body(b []byte) (maxTokens int, explicit bool) {
 		}
 	}
 	if !ok {
-		w.tokens += HeuristicTokens(string(b))
+		// Discard whatever a partial walk counted.
+		w.tokens = before + HeuristicTokens(string(b))
 		w.fallback = true
 		w.e.unparseable.Add(1)
 		return 0, false

@@ -171,24 +171,45 @@ func repeatedRuneTokens(r rune, n, size int, enc func(string) int) int {
 	return total
 }
 
-// HeuristicTokens is the conservative byte estimate used when text is not
-// tokenised: ASCII bytes / 3 plus 1.1 per non-ASCII rune, rounded up. Measured
-// against cl100k (tokenizers.md §5) it never undercounts English prose, Go
-// code, indented JSON or CJK by more than 1 % and overcounts prose by ~66 %;
-// random base64 is undercounted (~53 %), which is why images and documents
-// are never counted as text. It runs at ~1 GB/s and does not allocate.
+// HeuristicTokens is the conservative byte estimate used for text that is
+// not tokenised. It counts ASCII letters / 4, digits / 3, punctuation / 2,
+// whitespace / 4 and 1.1 per non-ASCII rune, plus one per letter/digit or
+// lower/upper-case transition (random identifiers, hex and base64 split
+// there), and adds a 25 % margin. Against cl100k it comes out at about 1.5x
+// for English prose, 1.3x for Go code, 1.05x for dense JSON, 1.3x for CJK and
+// 1.2x for random base64: never under on those kinds (tests pin this). Long
+// runs of whitespace are overcounted most (32x), which only errs on the safe
+// side. It runs at several hundred MB/s and does not allocate.
 func HeuristicTokens(text string) int {
-	ascii, other := 0, 0
-	for i := 0; i < len(text); {
-		c := text[i]
-		if c < utf8.RuneSelf {
-			ascii++
-			i++
-			continue
+	var letters, digits, punct, space, other, trans int
+	prev := 0
+	for _, r := range text {
+		c := 0
+		switch {
+		case r >= 'a' && r <= 'z':
+			letters++
+			c = 1
+		case r >= 'A' && r <= 'Z':
+			letters++
+			c = 2
+		case r >= '0' && r <= '9':
+			digits++
+			c = 3
+		case r == ' ' || r == '\n' || r == '\t' || r == '\r':
+			space++
+			c = 4
+		case r < utf8.RuneSelf:
+			punct++
+			c = 5
+		default:
+			other++
+			c = 6
 		}
-		_, size := utf8.DecodeRuneInString(text[i:])
-		other++
-		i += size
+		if c != prev && c <= 3 && prev != 0 && prev <= 3 && !(prev == 2 && c == 1) {
+			trans++
+		}
+		prev = c
 	}
-	return (ascii+2)/3 + (other*11+9)/10
+	n := (letters+3)/4 + (digits+2)/3 + (punct+1)/2 + (space+3)/4 + (other*11+9)/10 + trans
+	return (n*5 + 3) / 4
 }
