@@ -100,20 +100,22 @@ func FullJitter(retry int, base, max time.Duration, r float64) time.Duration {
 	if retry < 0 {
 		retry = 0
 	}
-	ceiling := base
+	ceiling := min(base, max)
 	for i := 0; i < retry && ceiling < max; i++ {
+		if ceiling > max/2 {
+			ceiling = max
+			break
+		}
 		ceiling *= 2
 	}
-	if ceiling > max {
-		ceiling = max
-	}
-	switch {
-	case r <= 0 || r != r: // NaN too
+	if r <= 0 || r != r { // NaN too
 		return 0
-	case r >= 1:
-		r = 1
 	}
-	return time.Duration(r * float64(ceiling))
+	d := r * float64(ceiling)
+	if r >= 1 || d >= float64(ceiling) {
+		return ceiling
+	}
+	return time.Duration(d)
 }
 
 // BudgetAvailable returns what is left in the shared retry budget and its
