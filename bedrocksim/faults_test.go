@@ -175,3 +175,41 @@ func TestMidStreamThrottle(t *testing.T) {
 		}
 	}
 }
+
+func TestQuotaDropAtTime(t *testing.T) {
+	clock := newClock()
+	sim, client, _ := start(t, bedrocksim.Options{Now: clock.now, OutputFraction: 1,
+		DefaultQuota: bedrocksim.Quota{RequestsPerMinute: 4}})
+	sim.SetFaults(bedrocksim.Faults{QuotaDropFraction: 0.25, QuotaDropAt: clock.now().Add(time.Minute)})
+	ctx := context.Background()
+	for i := range 2 {
+		if _, err := converse(ctx, client, haiku3, "hi", 1, noRetry); err != nil {
+			t.Fatalf("call %d before the drop: %v", i, err)
+		}
+	}
+	clock.add(time.Minute) // refilled to 4, then cut to 1 by the drop
+	if _, err := converse(ctx, client, haiku3, "hi", 1, noRetry); err != nil {
+		t.Fatalf("first call after the drop: %v", err)
+	}
+	var te *types.ThrottlingException
+	if _, err := converse(ctx, client, haiku3, "hi", 1, noRetry); !errors.As(err, &te) {
+		t.Fatalf("second call after the drop: %v, want ThrottlingException", err)
+	}
+}
+
+func TestInvokeStreamThrottle(t *testing.T) {
+	_, client, _ := start(t, bedrocksim.Options{Faults: bedrocksim.Faults{StreamThrottle: bedrocksim.Trigger{Next: 1}, StreamThrottleAfter: 1}})
+	out, err := client.InvokeModelWithResponseStream(context.Background(), &bedrockruntime.InvokeModelWithResponseStreamInput{
+		ModelId: aws.String(novaLite), Body: []byte(familyCases[1].body)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for range out.GetStream().Events() {
+		n++
+	}
+	var te *types.ThrottlingException
+	if err := out.GetStream().Err(); !errors.As(err, &te) || n != 1 {
+		t.Errorf("%d events then %v, want 1 then ThrottlingException", n, err)
+	}
+}
