@@ -35,7 +35,7 @@ func (c Chain) Classify(err error) Class {
 			continue
 		}
 		if b, ok := cl.(builtin); ok {
-			out = rules[b](&f)
+			out = b.apply(&f)
 		} else {
 			out = cl.Classify(err)
 		}
@@ -97,19 +97,31 @@ func Classify(err error) Class {
 	return classifyFacts(&f)
 }
 
-var defaultRules = [...]rule{ruleContext, ruleCode, ruleMessage, ruleStatus, ruleTransport}
-
+// classifyFacts runs the default chain on the facts of one walk.
 func classifyFacts(f *facts) Class {
-	out := Class{}
-	for _, r := range defaultRules {
-		if out = r(f); out.Kind != Unknown {
-			break
-		}
+	out := ruleContext(f)
+	if out.Kind == Unknown {
+		out = fromParts(f)
+	}
+	if out.Kind == Unknown {
+		out = ruleTransport(f)
 	}
 	if out.Kind == Unknown {
 		out = Of(NotRetryable)
 	}
 	return complete(out, f)
+}
+
+// fromParts runs the rules that need only code, message and status.
+func fromParts(f *facts) Class {
+	out := ruleCode(f)
+	if out.Kind == Unknown {
+		out = ruleMessage(f)
+	}
+	if out.Kind == Unknown {
+		out = ruleStatus(f)
+	}
+	return out
 }
 
 // FromException classifies from raw parts, for code that sees an error
@@ -122,12 +134,7 @@ func classifyFacts(f *facts) Class {
 func FromException(code, message string, status int, midStream bool) Class {
 	f := facts{code: code, message: message, status: status, marked: midStream}
 	f.hasAPI = code != "" || message != ""
-	out := Class{}
-	for _, r := range [...]rule{ruleCode, ruleMessage, ruleStatus} {
-		if out = r(&f); out.Kind != Unknown {
-			break
-		}
-	}
+	out := fromParts(&f)
 	if out.Kind == Unknown {
 		out = Of(NotRetryable)
 	}

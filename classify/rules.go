@@ -2,12 +2,8 @@ package classify
 
 import "strings"
 
-// rule is one small classifier working on the facts of a single walk.
-type rule func(f *facts) Class
-
-// builtin is a built-in classifier: an index into rules. Chain.Classify
-// recognises it and reuses the walk it already made, so the default chain
-// walks the error tree once.
+// builtin is a built-in classifier. Chain.Classify recognises it and reuses
+// the walk it already made, so the default chain walks the error tree once.
 type builtin uint8
 
 const (
@@ -18,12 +14,22 @@ const (
 	builtinTransport
 )
 
-var rules = [...]rule{
-	builtinContext:   ruleContext,
-	builtinCode:      ruleCode,
-	builtinMessage:   ruleMessage,
-	builtinStatus:    ruleStatus,
-	builtinTransport: ruleTransport,
+// apply runs the rule on the facts of a walk. The calls are static so that
+// the facts stay on the stack.
+func (b builtin) apply(f *facts) Class {
+	switch b {
+	case builtinContext:
+		return ruleContext(f)
+	case builtinCode:
+		return ruleCode(f)
+	case builtinMessage:
+		return ruleMessage(f)
+	case builtinStatus:
+		return ruleStatus(f)
+	case builtinTransport:
+		return ruleTransport(f)
+	}
+	return Class{}
 }
 
 // Classify implements [Classifier].
@@ -32,7 +38,7 @@ func (b builtin) Classify(err error) Class {
 		return Class{}
 	}
 	f := inspect(err)
-	return rules[b](&f)
+	return b.apply(&f)
 }
 
 // The built-in classifiers, in the order [Default] chains them. Each answers
