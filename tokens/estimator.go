@@ -16,7 +16,7 @@ import (
 // Defaults of [Options].
 const (
 	DefaultCacheSize          = 8192
-	DefaultMaxTokenizeBytes   = 64 << 10
+	DefaultMaxTokenizeBytes   = 48 << 10
 	DefaultCalibrationWindow  = 64
 	DefaultCountTokensTimeout = 2 * time.Second
 )
