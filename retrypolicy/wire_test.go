@@ -87,12 +87,16 @@ func newClient(url string, optFns ...func(*bedrockruntime.Options)) *bedrockrunt
 
 func converse(ctx context.Context, c *bedrockruntime.Client) error {
 	_, err := c.Converse(ctx, &bedrockruntime.ConverseInput{
-		ModelId: aws.String("anthropic.claude-sonnet-4-5-20250929-v1:0"),
-		Messages: []types.Message{{
-			Role:    types.ConversationRoleUser,
-			Content: []types.ContentBlock{&types.ContentBlockMemberText{Value: "hi"}},
-		}},
+		ModelId:         aws.String("anthropic.claude-sonnet-4-5-20250929-v1:0"),
+		Messages:        hello(),
 		InferenceConfig: &types.InferenceConfiguration{MaxTokens: aws.Int32(16)},
 	})
 	return err
+}
+
+func hello() []types.Message {
+	return []types.Message{{
+		Role:    types.ConversationRoleUser,
+		Content: []types.ContentBlock{&types.ContentBlockMemberText{Value: "hi"}},
+	}}
 }
