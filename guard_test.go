@@ -1,0 +1,323 @@
+package bedrockguard_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
+	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go/middleware"
+	"github.com/bedrockguard/bedrockguard"
+	"github.com/bedrockguard/bedrockguard/bedrocksim"
+	gmw "github.com/bedrockguard/bedrockguard/middleware"
+	"github.com/bedrockguard/bedrockguard/pacing"
+	"github.com/bedrockguard/bedrockguard/retrypolicy"
+)
+
+const haiku = "anthropic.claude-3-5-haiku-20241022-v1:0"
+
+// newSim starts a simulator on loopback and returns it with an aws.Config
+// pointing at it.
+func newSim(t *testing.T, opts bedrocksim.Options) (*bedrocksim.Server, aws.Config) {
+	t.Helper()
+	sim, err := bedrocksim.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	return sim, bedrocksim.Config(srv.URL)
+}
+
+func converseInput(model, text string, maxTokens int32) *bedrockruntime.ConverseInput {
+	return &bedrockruntime.ConverseInput{
+		ModelId: aws.String(model),
+		Messages: []types.Message{{
+			Role:    types.ConversationRoleUser,
+			Content: []types.ContentBlock{&types.ContentBlockMemberText{Value: text}},
+		}},
+		InferenceConfig: &types.InferenceConfiguration{MaxTokens: aws.Int32(maxTokens)},
+	}
+}
+
+func assertNoLeak(t *testing.T, g *bedrockguard.Guard) {
+	t.Helper()
+	if n := g.Limiter().Outstanding(); n != 0 {
+		t.Fatalf("%d reservations neither settled nor released", n)
+	}
+}
+
+func TestEveryOperationSettlesToTheServersCharge(t *testing.T) {
+	sim, cfg := newSim(t, bedrocksim.Options{DefaultQuota: bedrocksim.Quota{TokensPerMinute: 1_000_000}})
+	obs := &recorder{}
+	g, err := bedrockguard.Install(&cfg, bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerMinute: 1_000_000}), bedrockguard.WithObserver(obs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := bedrockruntime.NewFromConfig(cfg)
+	ctx := context.Background()
+
+	if _, err := client.Converse(ctx, converseInput(haiku, "Say hello in three languages.", 200)); err != nil {
+		t.Fatal(err)
+	}
+	ci := converseInput(haiku, "Count to ten.", 100)
+	st, err := client.ConverseStream(ctx, &bedrockruntime.ConverseStreamInput{ModelId: ci.ModelId, Messages: ci.Messages, InferenceConfig: ci.InferenceConfig})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range st.GetStream().Events() {
+	}
+	if err := st.GetStream().Close(); err != nil {
+		t.Fatal(err)
+	}
+	body, _ := json.Marshal(map[string]any{
+		"anthropic_version": "bedrock-2023-05-31",
+		"max_tokens":        150,
+		"messages":          []any{map[string]any{"role": "user", "content": "Name a color."}},
+	})
+	if _, err := client.InvokeModel(ctx, &bedrockruntime.InvokeModelInput{ModelId: aws.String(haiku), Body: body}); err != nil {
+		t.Fatal(err)
+	}
+	ist, err := client.InvokeModelWithResponseStream(ctx, &bedrockruntime.InvokeModelWithResponseStreamInput{ModelId: aws.String(haiku), Body: body})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range ist.GetStream().Events() {
+	}
+	ist.GetStream().Close()
+
+	assertNoLeak(t, g)
+	ks := sim.Stats().Keys[haiku]
+	if ks.Accepted != 4 {
+		t.Fatalf("server accepted %d calls, want 4", ks.Accepted)
+	}
+	if obs.settles != 4 || obs.settled != ks.TokensCharged {
+		t.Fatalf("guard settled %d calls for %d tokens; server charged %d tokens", obs.settles, obs.settled, ks.TokensCharged)
+	}
+}
+
+// recorder is an Observer that keeps counts.
+type recorder struct {
+	gmw.Nop
+	mu                sync.Mutex
+	settles, throttle int
+	settled           int64
+	lowered           int
+	kinds             []string
+	ends              int
+}
+
+func (r *recorder) Settled(_ context.Context, _ *gmw.Call, e gmw.SettleEvent) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.settles++
+	r.settled += e.Settled
+}
+
+func (r *recorder) Throttled(_ context.Context, _ *gmw.Call, e gmw.ThrottleEvent) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.throttle++
+	r.kinds = append(r.kinds, e.Class.Kind.String())
+	if e.Lowered {
+		r.lowered++
+	}
+}
+
+func (r *recorder) End(context.Context, *gmw.Call, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.ends++
+}
+
+func TestThrottleIsRetriedAndLowersTheRate(t *testing.T) {
+	sim, cfg := newSim(t, bedrocksim.Options{Window: 10 * time.Second, DefaultQuota: bedrocksim.Quota{TokensPerMinute: 1000}, OutputFraction: 1})
+	obs := &recorder{}
+	g, err := bedrockguard.Install(&cfg,
+		bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerMinute: 1_000_000, Window: 10 * time.Second}),
+		bedrockguard.WithObserver(obs), bedrockguard.WithRetry(fastRetry()), bedrockguard.WithMaxAttempts(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := bedrockruntime.NewFromConfig(cfg)
+	ctx := context.Background()
+	// The guard believes in a far larger quota than the server's: the
+	// server throttles the second call, and the guard lowers its rate.
+	if _, err := client.Converse(ctx, converseInput(haiku, "hello", 900)); err != nil {
+		t.Fatal(err)
+	}
+	_, err = client.Converse(ctx, converseInput(haiku, "hello", 900))
+	var te *types.ThrottlingException
+	if !errors.As(err, &te) {
+		t.Fatalf("err = %v, want the server's throttle after 2 attempts", err)
+	}
+	ks := sim.Stats().Keys[haiku]
+	if ks.ThrottledTokens != 2 || obs.throttle != 2 || obs.kinds[0] != "throttle_tokens" {
+		t.Fatalf("server throttled %d, guard saw %d %v", ks.ThrottledTokens, obs.throttle, obs.kinds)
+	}
+	if obs.lowered != 1 {
+		t.Fatalf("rate lowered %d times, want once (the second throttle falls in the cooldown)", obs.lowered)
+	}
+	if r := g.State(ctx, "us-east-1", haiku).TokenRate(); r < 700_000 || r > 710_000 {
+		t.Fatalf("token rate %v, want 0.7 x the configured quota", r)
+	}
+	assertNoLeak(t, g)
+}
+
+func TestDeadlineFailsAtOnceWithTypedError(t *testing.T) {
+	_, cfg := newSim(t, bedrocksim.Options{})
+	g, err := bedrockguard.Install(&cfg, bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerMinute: 1000}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := bedrockruntime.NewFromConfig(cfg)
+	if _, err := client.Converse(context.Background(), converseInput(haiku, "hi", 900)); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err = client.Converse(ctx, converseInput(haiku, "hi", 900))
+	var de *pacing.DeadlineError
+	if !errors.As(err, &de) {
+		t.Fatalf("err = %v, want a *pacing.DeadlineError", err)
+	}
+	if de.Wait < 5*time.Second {
+		t.Fatalf("estimated wait %v", de.Wait)
+	}
+	_ = start
+	assertNoLeak(t, g)
+}
+
+func TestTooLargeFailsAtOnce(t *testing.T) {
+	_, cfg := newSim(t, bedrocksim.Options{})
+	_, err := bedrockguard.Install(&cfg, bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerMinute: 1000}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := bedrockruntime.NewFromConfig(cfg)
+	_, err = client.Converse(context.Background(), converseInput(haiku, "hi", 4000))
+	var tl *pacing.TooLargeError
+	if !errors.As(err, &tl) || tl.Capacity != 1000 {
+		t.Fatalf("err = %v, want a *pacing.TooLargeError", err)
+	}
+}
+
+func TestInvalidOptionsFailAtInstall(t *testing.T) {
+	cases := map[string]bedrockguard.Option{
+		"negative":   bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerMinute: -1}),
+		"empty id":   bedrockguard.WithQuota("", bedrockguard.Quota{TokensPerMinute: 1}),
+		"short win":  bedrockguard.WithQuota(haiku, bedrockguard.Quota{Window: time.Millisecond}),
+		"0 attempts": bedrockguard.WithMaxAttempts(0),
+	}
+	for name, opt := range cases {
+		var cfg aws.Config
+		_, err := bedrockguard.Install(&cfg, opt)
+		var oe *bedrockguard.OptionError
+		if !errors.As(err, &oe) {
+			t.Errorf("%s: err = %v, want *OptionError", name, err)
+		}
+		if len(cfg.ServiceOptions) != 0 {
+			t.Errorf("%s: a failed Install changed the config", name)
+		}
+	}
+}
+
+// stackProbe records whether the guard's middleware is in a client's stack
+// and aborts the call before it reaches the network.
+type stackProbe struct{ estimate, pace, retryers int }
+
+var errProbe = errors.New("probe")
+
+func (p *stackProbe) apiOption(s *middleware.Stack) error {
+	if _, ok := s.Initialize.Get(gmw.EstimateID); ok {
+		p.estimate++
+	}
+	if _, ok := s.Finalize.Get(gmw.PaceID); ok {
+		p.pace++
+	}
+	return errProbe
+}
+
+func TestOnlyBedrockRuntimeIsTouched(t *testing.T) {
+	_, cfg := newSim(t, bedrocksim.Options{})
+	if _, err := bedrockguard.Install(&cfg); err != nil {
+		t.Fatal(err)
+	}
+	var p stackProbe
+	stsClient := sts.NewFromConfig(cfg, func(o *sts.Options) { o.APIOptions = append(o.APIOptions, p.apiOption) })
+	if _, err := stsClient.GetCallerIdentity(context.Background(), &sts.GetCallerIdentityInput{}); !errors.Is(err, errProbe) {
+		t.Fatalf("err = %v", err)
+	}
+	if p.estimate != 0 || p.pace != 0 {
+		t.Fatalf("STS client got the guard's middleware: %+v", p)
+	}
+	var q stackProbe
+	br := bedrockruntime.NewFromConfig(cfg, func(o *bedrockruntime.Options) { o.APIOptions = append(o.APIOptions, q.apiOption) })
+	if _, err := br.Converse(context.Background(), converseInput(haiku, "x", 10)); !errors.Is(err, errProbe) {
+		t.Fatalf("err = %v", err)
+	}
+	if q.estimate != 1 || q.pace != 1 {
+		t.Fatalf("Bedrock Runtime client: %+v, want the guard's middleware once", q)
+	}
+}
+
+func TestInstallTwiceDoesNotDouble(t *testing.T) {
+	sim, cfg := newSim(t, bedrocksim.Options{Faults: bedrocksim.Faults{ServiceUnavailable: bedrocksim.Trigger{Next: 100}}})
+	g, err := bedrockguard.New(bedrockguard.WithMaxAttempts(2), bedrockguard.WithRetry(fastRetry()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.Install(&cfg)
+	g.Install(&cfg)
+	var p stackProbe
+	probe := bedrockruntime.NewFromConfig(cfg, func(o *bedrockruntime.Options) { o.APIOptions = append(o.APIOptions, p.apiOption) })
+	probe.Converse(context.Background(), converseInput(haiku, "x", 10))
+	if p.estimate != 1 || p.pace != 1 {
+		t.Fatalf("after two Installs: %+v, want the middleware once", p)
+	}
+	client := bedrockruntime.NewFromConfig(cfg, g.ClientOption())
+	if _, err := client.Converse(context.Background(), converseInput(haiku, "x", 10)); err == nil {
+		t.Fatal("want the 503 after retries")
+	}
+	if got := sim.Stats().Keys[haiku].Requests; got != 2 {
+		t.Fatalf("server saw %d attempts, want 2 (max attempts not multiplied)", got)
+	}
+	assertNoLeak(t, g)
+}
+
+func TestPanicInsideTheStackReleases(t *testing.T) {
+	_, cfg := newSim(t, bedrocksim.Options{})
+	g, err := bedrockguard.Install(&cfg, bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerMinute: 100_000}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	boom := func(s *middleware.Stack) error {
+		return s.Deserialize.Add(middleware.DeserializeMiddlewareFunc("boom", func(ctx context.Context, in middleware.DeserializeInput, next middleware.DeserializeHandler) (middleware.DeserializeOutput, middleware.Metadata, error) {
+			panic("handler bug")
+		}), middleware.After)
+	}
+	client := bedrockruntime.NewFromConfig(cfg, func(o *bedrockruntime.Options) { o.APIOptions = append(o.APIOptions, boom) })
+	func() {
+		defer func() {
+			if r := recover(); r == nil || !strings.Contains(r.(string), "handler bug") {
+				t.Fatalf("recovered %v", r)
+			}
+		}()
+		client.Converse(context.Background(), converseInput(haiku, "x", 10))
+	}()
+	assertNoLeak(t, g)
+}
+
+// fastRetry keeps real backoff sleeps short in tests that count attempts.
+func fastRetry() retrypolicy.Options {
+	return retrypolicy.Options{ThrottleBase: time.Millisecond, ServerErrorBase: time.Millisecond, ModelNotReadyBase: time.Millisecond}
+}

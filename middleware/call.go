@@ -1,0 +1,64 @@
+package middleware
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+
+	"github.com/aws/smithy-go/middleware"
+	"github.com/bedrockguard/bedrockguard/pacing"
+	"github.com/bedrockguard/bedrockguard/tokens"
+)
+
+// Call is the guard's view of one operation. Its fields are set before
+// pacing and read-only afterwards, except through its methods.
+type Call struct {
+	// Operation is the SDK operation name, e.g. "Converse".
+	Operation string
+	// ModelID is the model ID, inference profile ID or ARN of the input.
+	ModelID string
+	// Region is the client's region.
+	Region string
+	// Key is the pacing key: region and model.
+	Key string
+	// Stream reports a streaming operation.
+	Stream bool
+	// Priority is the caller's priority (see WithPriority in the root package).
+	Priority pacing.Priority
+	// Estimate is the token estimate of the request.
+	Estimate tokens.Estimate
+	// Limits are the configured quotas of Key.
+	Limits pacing.Limits
+
+	cfg      pacing.KeyConfig
+	attempts atomic.Int32
+	tapped   atomic.Bool // a stream tap will end the operation
+	endOnce  sync.Once
+}
+
+// Attempts returns the number of attempts started so far.
+func (c *Call) Attempts() int { return int(c.attempts.Load()) }
+
+type callKey struct{}
+
+// CallFrom returns the Call of the operation running in ctx, if any.
+func CallFrom(ctx context.Context) (*Call, bool) {
+	c, ok := middleware.GetStackValue(ctx, callKey{}).(*Call)
+	return c, ok
+}
+
+// attemptKey holds the per-attempt handoff between pacing (Finalize) and the
+// stream tap (Deserialize).
+type attemptKey struct{}
+
+type attempt struct {
+	ticket  *pacing.Ticket
+	number  int
+	tapped  bool // the stream tap owns the ticket now
+	settled bool
+}
+
+func attemptFrom(ctx context.Context) *attempt {
+	a, _ := middleware.GetStackValue(ctx, attemptKey{}).(*attempt)
+	return a
+}
