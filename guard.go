@@ -124,7 +124,8 @@ func WithClassifier(c classify.Classifier) Option {
 }
 
 // WithObserver sends the guard's events to o (see the otelbridge package
-// for OpenTelemetry).
+// for OpenTelemetry). If o also implements retrypolicy.Observer, it is told
+// about retries, budget exhaustion and give-ups too.
 func WithObserver(o middleware.Observer) Option { return func(s *settings) { s.observer = o } }
 
 // WithLogger sets the logger for warnings (default slog.Default()).
@@ -177,6 +178,13 @@ func New(opts ...Option) (*Guard, error) {
 	}
 	if ro.Classifier == nil {
 		ro.Classifier = g.classify
+	}
+	if ro.Observer == nil {
+		// An observer that also understands retries (otelbridge does) is
+		// told about them.
+		if o, ok := s.observer.(retrypolicy.Observer); ok {
+			ro.Observer = o
+		}
 	}
 	if g.policy, err = retrypolicy.New(ro); err != nil {
 		return nil, &OptionError{Option: "WithRetry", Reason: err.Error()}

@@ -67,8 +67,8 @@
 //	1 MB adversarial (spaces, one letter,    0.2-0.3 ms     110-170 us
 //	  newlines, one CJK character)
 //	1 MB of "abc...z" repeated               2.9 ms         150 us
-//	1 MB Anthropic InvokeModel body (JSON)   28 ms          19.5 ms (json.Unmarshal)
-//	100-block chat history (500 B blocks)    10 ms          6.5 us, 0 allocs
+//	1 MB Anthropic InvokeModel body (JSON)   21-28 ms       13-20 ms (json.Unmarshal)
+//	100-block chat history (500 B blocks)    10 ms          6.5-9.5 us, 0 allocs
 //
 // The bounded tokenizer alone on 1 MB: 1-3 ms for one repeated character,
 // ~200 ms for 1 MB of mixed letters without spaces (linear; unguarded it
