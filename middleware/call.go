@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/aws/smithy-go/middleware"
 	"github.com/bedrockguard/bedrockguard/pacing"
@@ -29,6 +30,8 @@ type Call struct {
 	Estimate tokens.Estimate
 	// Limits are the configured quotas of Key.
 	Limits pacing.Limits
+	// Started is when the operation entered the guard.
+	Started time.Time
 
 	cfg      pacing.KeyConfig
 	attempts atomic.Int32

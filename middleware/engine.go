@@ -133,6 +133,7 @@ func (m estimate) HandleInitialize(ctx context.Context, in middleware.Initialize
 		Priority:  PriorityFrom(ctx),
 		Estimate:  est,
 		Limits:    e.cfg.Limits(est.ModelID),
+		Started:   e.cfg.Clock.Now(),
 	}
 	c.cfg = e.cfg.Limiter.KeyConfig(c.Limits)
 	ctx = middleware.WithStackValue(ctx, callKey{}, c)
