@@ -119,7 +119,7 @@ func (m estimate) HandleInitialize(ctx context.Context, in middleware.Initialize
 	e := m.e
 	op := awsmiddleware.GetOperationName(ctx)
 	stream, ok := guarded[op]
-	if !ok || awsmiddleware.GetServiceID(ctx) != bedrockruntime.ServiceID || ctx.Value(skipKey{}) != nil {
+	if !ok || awsmiddleware.GetServiceID(ctx) != bedrockruntime.ServiceID || ctx.Value(skipKey{}) != nil || tokens.IsEstimatorCall(ctx) {
 		return next.HandleInitialize(ctx, in)
 	}
 	est := e.cfg.Estimator.Estimate(in.Parameters)
