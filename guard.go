@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -45,6 +46,8 @@ type settings struct {
 	observer     middleware.Observer
 	logger       *slog.Logger
 	classifiers  []classify.Classifier
+	noPeek       bool
+	streamIdle   time.Duration
 }
 
 // WithQuota sets the quota of one model ID or inference profile ID (an
@@ -128,6 +131,29 @@ func WithClassifier(c classify.Classifier) Option {
 // about retries, budget exhaustion and give-ups too.
 func WithObserver(o middleware.Observer) Option { return func(s *settings) { s.observer = o } }
 
+// WithStreamPeek turns the stream peek on or off (default on). With it on,
+// ConverseStream and InvokeModelWithResponseStream return only once the
+// stream's first frame has arrived, and a stream whose first frame is an
+// exception (a throttle after HTTP 200, before any content) is retried like
+// an error response instead of reaching the application as an empty stream
+// whose Err() is the throttle. The cost is one copy of the first frame; the
+// first event reaches the application at the same time either way.
+func WithStreamPeek(on bool) Option { return func(s *settings) { s.noPeek = !on } }
+
+// WithStreamIdleTimeout sets how long a stream may be neither read nor
+// closed before the guard stops waiting for its usage and settles its
+// reservation with what it has seen (default 5 minutes). The stream itself
+// is left as it is.
+func WithStreamIdleTimeout(d time.Duration) Option {
+	return func(s *settings) {
+		if d <= 0 {
+			s.errs = append(s.errs, &OptionError{Option: "WithStreamIdleTimeout", Reason: "must be positive"})
+			return
+		}
+		s.streamIdle = d
+	}
+}
+
 // WithLogger sets the logger for warnings (default slog.Default()).
 func WithLogger(l *slog.Logger) Option { return func(s *settings) { s.logger = l } }
 
@@ -196,6 +222,9 @@ func New(opts ...Option) (*Guard, error) {
 		Classify:  g.classify.Classify,
 		Observer:  s.observer,
 		Clock:     s.pacing.Clock,
+
+		StreamIdleTimeout: s.streamIdle,
+		DisableStreamPeek: s.noPeek,
 	})
 	if err != nil {
 		return nil, err

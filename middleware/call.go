@@ -37,6 +37,10 @@ type Call struct {
 	attempts atomic.Int32
 	tapped   atomic.Bool // a stream tap will end the operation
 	endOnce  sync.Once
+
+	// firstChunk is the time from Started to the first content event of a
+	// stream, plus one nanosecond; 0 until then (see FirstChunk).
+	firstChunk atomic.Int64
 }
 
 // Attempts returns the number of attempts started so far.

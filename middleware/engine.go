@@ -47,6 +47,11 @@ type Config struct {
 	// StreamIdleTimeout releases the reservation of a stream that is
 	// neither read nor closed for this long (default 5 minutes).
 	StreamIdleTimeout time.Duration
+	// DisableStreamPeek turns off the stream peek: by default the stream
+	// tap reads a stream's first frame before the stack returns, and an
+	// exception there fails the attempt with a [*FirstFrameError], which
+	// the SDK's retry loop retries.
+	DisableStreamPeek bool
 }
 
 // Engine holds the guard's three middlewares. Build it once and add it to

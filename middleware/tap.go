@@ -3,8 +3,8 @@ package middleware
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"io"
 	"sync"
 	"time"
@@ -34,20 +34,36 @@ func (m tapMiddleware) HandleDeserialize(ctx context.Context, in middleware.Dese
 	if !ok || resp.StatusCode != 200 || resp.Body == nil {
 		return out, md, err
 	}
+	body := resp.Body
+	if !m.e.cfg.DisableStreamPeek {
+		var perr error
+		if body, perr = peek(c, resp); perr != nil {
+			// The stream failed before any of it reached the
+			// application: the attempt fails, and the Pace middleware
+			// and the retry loop treat it like any other error.
+			return out, md, perr
+		}
+	}
 	a.tapped = true
 	c.tapped.Store(true)
-	resp.Body = newTap(ctx, m.e, c, a, resp.Body)
+	resp.Body = newTap(ctx, m.e, c, a, body)
 	return out, md, err
 }
 
-// maxFrame bounds the bytes the tap buffers for one frame; larger frames are
-// skipped (the SDK rejects them too).
+// maxFrame bounds the bytes the tap buffers for one frame: the event-stream
+// limit of 16 MiB, which the SDK enforces too.
 const maxFrame = 16 << 20
+
+// preludeLen is the length of a frame's prelude: total length, headers
+// length, prelude CRC.
+const preludeLen = 12
 
 // tap passes a stream's bytes through unchanged and decodes its event
 // frames on the side: usage from the metadata event or the last chunk's
-// invocation metrics, and exception frames. It never blocks the reader and
-// never changes what the application sees.
+// invocation metrics, content seen so far, and exception frames. It never
+// blocks the reader and never changes what the application sees: it decodes
+// only what the SDK's reader has already read, and when it cannot decode a
+// frame it stops decoding and keeps passing bytes through.
 type tap struct {
 	body io.ReadCloser
 	ctx  context.Context
@@ -55,33 +71,55 @@ type tap struct {
 	c    *Call
 	a    *attempt
 
-	mu           sync.Mutex
-	buf          []byte
-	skip         int // bytes of an oversize frame still to skip
-	usage        tokens.Usage
-	haveUsage    bool
+	mu         sync.Mutex
+	dec        *eventstream.Decoder
+	rd         bytes.Reader
+	payload    []byte
+	buf        []byte
+	lost       bool
+	events     int
+	usage      tokens.Usage
+	haveUsage  bool
+	partial    partialUsage
+	exception  error // the SDK's error for an exception frame
+	exceptCode string
+	decodeErrs int
+	reading    int // Reads in progress
+	eof        bool
+	readErr    error
+	done       bool
+	idle       pacing.Timer
+	lastRead   time.Time
+}
+
+// partialUsage is what the tap learns of a stream's usage before its final
+// usage arrives: content bytes (text, tool input, chunk payloads), and for
+// Anthropic's InvokeModelWithResponseStream the counts in message_start and
+// message_delta.
+type partialUsage struct {
 	contentBytes int
-	exception    *classify.Class
-	excErr       error
-	decodeErrs   int
-	done         bool
-	idle         pacing.Timer
-	lastRead     time.Time
+	inputTokens  int64 // 0 when not seen
+	outputTokens int64 // 0 when not seen
 }
 
 func newTap(ctx context.Context, e *Engine, c *Call, a *attempt, body io.ReadCloser) *tap {
-	t := &tap{body: body, ctx: context.WithoutCancel(ctx), e: e, c: c, a: a}
+	t := &tap{body: body, ctx: context.WithoutCancel(ctx), e: e, c: c, a: a, dec: eventstream.NewDecoder()}
+	t.mu.Lock()
 	t.lastRead = e.cfg.Clock.Now()
 	t.armIdle(e.cfg.StreamIdleTimeout)
+	t.mu.Unlock()
 	return t
 }
 
+// armIdle starts the idle timer. Called with t.mu held.
 func (t *tap) armIdle(d time.Duration) {
 	t.idle = t.e.cfg.Clock.AfterFunc(d, t.checkIdle)
 }
 
-// checkIdle releases an abandoned stream's reservation: one that was
-// neither read nor closed for StreamIdleTimeout.
+// checkIdle ends an abandoned stream: one that was neither read nor closed
+// for StreamIdleTimeout. A Read blocked on the network is not idleness (the
+// model is slow, and Bedrock's own timeouts apply); a reader that stopped
+// reading is.
 func (t *tap) checkIdle() {
 	t.mu.Lock()
 	if t.done {
@@ -89,28 +127,56 @@ func (t *tap) checkIdle() {
 		return
 	}
 	left := t.e.cfg.StreamIdleTimeout - t.e.cfg.Clock.Now().Sub(t.lastRead)
+	if t.reading > 0 {
+		left = t.e.cfg.StreamIdleTimeout
+	}
 	if left > 0 {
 		t.armIdle(left)
 		t.mu.Unlock()
 		return
 	}
 	t.mu.Unlock()
-	t.finish(errStreamAbandoned)
+	t.finish(ErrStreamAbandoned)
 }
 
-type abandonedError struct{}
-
-func (abandonedError) Error() string {
-	return "bedrockguard: stream neither read nor closed; reservation released"
-}
-
-var errStreamAbandoned error = abandonedError{}
+// Errors given to [Observer.End] for streams that did not end normally.
+// Mid-stream exceptions are reported as a [*StreamError].
+var (
+	// ErrStreamAbandoned: the application neither read nor closed the
+	// stream for Config.StreamIdleTimeout. The reservation was settled with
+	// what had been seen; the application's stream is left as it is.
+	ErrStreamAbandoned = errors.New("bedrockguard: stream neither read nor closed; reservation settled with what was seen")
+	// ErrStreamTruncated: the stream ended without its usage (no metadata
+	// event, no invocation metrics) and without an exception: the
+	// connection was cut, maybe in the middle of a frame, which the SDK
+	// reports as a clean end (bedrock-facts §8.1). A read error, if any, is
+	// wrapped.
+	ErrStreamTruncated = errors.New("bedrockguard: stream ended before its usage")
+	// ErrStreamMalformed: the tap could not decode the stream's frames (the
+	// SDK cannot either, and stream.Err() says why). The bytes were passed
+	// through unchanged.
+	ErrStreamMalformed = errors.New("bedrockguard: malformed event stream")
+)
 
 func (t *tap) Read(p []byte) (int, error) {
+	t.mu.Lock()
+	t.reading++
+	t.mu.Unlock()
 	n, err := t.body.Read(p)
-	if n > 0 {
+	t.mu.Lock()
+	t.reading--
+	t.lastRead = t.e.cfg.Clock.Now()
+	if n > 0 && !t.done {
 		t.feed(p[:n])
 	}
+	if err != nil {
+		if err == io.EOF {
+			t.eof = true
+		} else if t.readErr == nil {
+			t.readErr = err
+		}
+	}
+	t.mu.Unlock()
 	if err != nil {
 		t.finish(nil)
 	}
@@ -123,104 +189,198 @@ func (t *tap) Close() error {
 	return err
 }
 
-// feed appends stream bytes and decodes every complete frame.
+// feed appends stream bytes and decodes every complete frame. Called with
+// t.mu held.
 func (t *tap) feed(p []byte) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.done {
+	if t.lost {
 		return
 	}
-	t.lastRead = t.e.cfg.Clock.Now()
-	if t.skip > 0 {
-		k := min(t.skip, len(p))
-		t.skip -= k
-		p = p[k:]
+	if len(t.buf) == 0 {
+		// Fast path: decode whole frames straight from p, copy only the
+		// incomplete tail.
+		p = t.frames(p)
+		t.buf = append(t.buf, p...)
+		return
 	}
 	t.buf = append(t.buf, p...)
-	for len(t.buf) >= 12 {
-		total := int(binary.BigEndian.Uint32(t.buf))
-		if total < 16 || total > maxFrame {
+	rest := t.frames(t.buf)
+	t.buf = append(t.buf[:0], rest...)
+}
+
+// frames decodes the complete frames at the front of b and returns the
+// rest. Called with t.mu held.
+func (t *tap) frames(b []byte) []byte {
+	for len(b) >= preludeLen && !t.lost {
+		total, ok := prelude(b)
+		switch {
+		case !ok:
+			// A bad prelude: the SDK stops here with an error. Pass the
+			// rest through undecoded.
 			t.decodeErrs++
-			if total > maxFrame && total-len(t.buf) > 0 {
-				t.skip = total - len(t.buf)
-			}
-			t.buf = t.buf[:0]
-			return
+			t.lost = true
+			return nil
+		case len(b) < total:
+			return b
 		}
-		if len(t.buf) < total {
-			return
-		}
-		t.frame(t.buf[:total])
-		t.buf = append(t.buf[:0], t.buf[total:]...)
+		t.frame(b[:total])
+		b = b[total:]
 	}
+	if t.lost {
+		return nil
+	}
+	return b
 }
 
 // frame handles one complete frame. Called with t.mu held.
 func (t *tap) frame(b []byte) {
-	msg, err := eventstream.NewDecoder().Decode(bytes.NewReader(b), nil)
+	t.rd.Reset(b)
+	msg, err := t.dec.Decode(&t.rd, t.payload[:0])
 	if err != nil {
+		// A bad CRC: the SDK stops at this frame with an error, so
+		// nothing after it reaches the application.
 		t.decodeErrs++
+		t.lost = true
 		return
 	}
-	header := func(name string) string {
-		if v := msg.Headers.Get(name); v != nil {
-			return v.String()
-		}
-		return ""
+	if cap(msg.Payload) <= 64<<10 {
+		t.payload = msg.Payload[:0]
 	}
-	switch header(":message-type") {
+	switch header(&msg, ":message-type") {
 	case "exception":
-		var body struct {
-			Message string `json:"message"`
+		if t.exception == nil {
+			t.exceptCode = header(&msg, ":exception-type")
+			t.exception = sdkException(t.c.Operation, b)
 		}
-		_ = json.Unmarshal(msg.Payload, &body)
-		code := header(":exception-type")
-		cls := classify.FromException(code, body.Message, 0, true)
-		t.exception = &cls
 	case "event":
-		switch header(":event-type") {
-		case "metadata":
-			var ev struct {
-				Usage *struct {
-					InputTokens           int64 `json:"inputTokens"`
-					OutputTokens          int64 `json:"outputTokens"`
-					CacheReadInputTokens  int64 `json:"cacheReadInputTokens"`
-					CacheWriteInputTokens int64 `json:"cacheWriteInputTokens"`
-				} `json:"usage"`
-			}
-			if json.Unmarshal(msg.Payload, &ev) == nil && ev.Usage != nil {
-				t.usage = tokens.Usage{
-					InputTokens:           ev.Usage.InputTokens,
-					OutputTokens:          ev.Usage.OutputTokens,
-					CacheReadInputTokens:  ev.Usage.CacheReadInputTokens,
-					CacheWriteInputTokens: ev.Usage.CacheWriteInputTokens,
-				}
-				t.haveUsage = true
-			} else {
-				t.decodeErrs++
-			}
-		case "chunk":
-			var ch struct {
-				Bytes []byte `json:"bytes"`
-			}
-			if json.Unmarshal(msg.Payload, &ch) != nil {
-				t.decodeErrs++
-				return
-			}
-			t.contentBytes += len(ch.Bytes)
-			if bytes.Contains(ch.Bytes, []byte("amazon-bedrock-invocationMetrics")) {
-				if u, ok := tokens.UsageFromInvocationMetrics(ch.Bytes); ok {
-					t.usage, t.haveUsage = u, true
-				}
-			}
-		case "contentBlockDelta":
-			t.contentBytes += len(msg.Payload)
+		t.events++
+		t.event(header(&msg, ":event-type"), msg.Payload)
+	}
+}
+
+func header(msg *eventstream.Message, name string) string {
+	if v := msg.Headers.Get(name); v != nil {
+		return v.String()
+	}
+	return ""
+}
+
+// event reads one event's payload. Called with t.mu held.
+func (t *tap) event(typ string, payload []byte) {
+	switch typ {
+	case "contentBlockDelta":
+		t.firstChunk()
+		var ev struct {
+			Delta struct {
+				Text    string `json:"text"`
+				ToolUse *struct {
+					Input string `json:"input"`
+				} `json:"toolUse"`
+				ReasoningContent *struct {
+					Text string `json:"text"`
+				} `json:"reasoningContent"`
+			} `json:"delta"`
+		}
+		if json.Unmarshal(payload, &ev) != nil {
+			t.decodeErrs++
+			return
+		}
+		n := len(ev.Delta.Text)
+		if ev.Delta.ToolUse != nil {
+			n += len(ev.Delta.ToolUse.Input)
+		}
+		if ev.Delta.ReasoningContent != nil {
+			n += len(ev.Delta.ReasoningContent.Text)
+		}
+		t.partial.contentBytes += n
+	case "metadata":
+		var ev struct {
+			Usage *struct {
+				InputTokens           int64 `json:"inputTokens"`
+				OutputTokens          int64 `json:"outputTokens"`
+				CacheReadInputTokens  int64 `json:"cacheReadInputTokens"`
+				CacheWriteInputTokens int64 `json:"cacheWriteInputTokens"`
+			} `json:"usage"`
+		}
+		if json.Unmarshal(payload, &ev) != nil || ev.Usage == nil {
+			t.decodeErrs++
+			return
+		}
+		t.usage = tokens.Usage{
+			InputTokens:           ev.Usage.InputTokens,
+			OutputTokens:          ev.Usage.OutputTokens,
+			CacheReadInputTokens:  ev.Usage.CacheReadInputTokens,
+			CacheWriteInputTokens: ev.Usage.CacheWriteInputTokens,
+		}
+		t.haveUsage = true
+	case "chunk":
+		t.firstChunk()
+		var ch struct {
+			Bytes []byte `json:"bytes"`
+		}
+		if json.Unmarshal(payload, &ch) != nil {
+			t.decodeErrs++
+			return
+		}
+		t.partial.contentBytes += len(ch.Bytes)
+		if u, ok := tokens.UsageFromInvocationMetrics(ch.Bytes); ok {
+			t.usage, t.haveUsage = u, true
+		} else if bytes.Contains(ch.Bytes, []byte(`"usage"`)) {
+			t.partial.anthropic(ch.Bytes)
 		}
 	}
 }
 
+// anthropic reads the running counts of Anthropic's message_start and
+// message_delta events.
+func (p *partialUsage) anthropic(chunk []byte) {
+	var ev struct {
+		Type    string `json:"type"`
+		Message struct {
+			Usage struct {
+				InputTokens int64 `json:"input_tokens"`
+			} `json:"usage"`
+		} `json:"message"`
+		Usage struct {
+			OutputTokens int64 `json:"output_tokens"`
+		} `json:"usage"`
+	}
+	if json.Unmarshal(chunk, &ev) != nil {
+		return
+	}
+	switch ev.Type {
+	case "message_start":
+		p.inputTokens = ev.Message.Usage.InputTokens
+	case "message_delta":
+		p.outputTokens = max(p.outputTokens, ev.Usage.OutputTokens)
+	}
+}
+
+// firstChunk records the time to the first content event. Called with t.mu
+// held.
+func (t *tap) firstChunk() {
+	t.c.firstChunk.CompareAndSwap(0, int64(t.e.cfg.Clock.Now().Sub(t.c.Started))+1)
+}
+
+// partialTokens is the charge of a stream that ended without its usage:
+// the input estimate (or Anthropic's reported input) and the output seen so
+// far (reported, or about 3 bytes a token), times the burndown, capped at
+// the reservation.
+func (t *tap) partialTokens() float64 {
+	p := t.partial
+	in := float64(t.c.Estimate.InputTokens)
+	if p.inputTokens > 0 {
+		in = float64(p.inputTokens)
+	}
+	out := float64(p.contentBytes+2) / 3
+	if p.outputTokens > 0 {
+		out = float64(p.outputTokens)
+	}
+	return min(in+out*t.c.Estimate.Burndown, t.a.ticket.Reserved().Tokens)
+}
+
 // finish settles or releases the attempt's reservation once, and ends the
-// operation.
+// operation. cause is set when the guard itself ends the stream's
+// accounting (abandonment).
 func (t *tap) finish(cause error) {
 	t.mu.Lock()
 	if t.done {
@@ -231,37 +391,66 @@ func (t *tap) finish(cause error) {
 	if t.idle != nil {
 		t.idle.Stop()
 	}
-	usage, haveUsage, exc, content := t.usage, t.haveUsage, t.exception, t.contentBytes
+	content := t.partial.contentBytes > 0 || t.partial.outputTokens > 0
+	spent := t.partialTokens()
+	usage, haveUsage, exc, code := t.usage, t.haveUsage, t.exception, t.exceptCode
+	malformed := t.decodeErrs > 0
+	eof, readErr := t.eof, t.readErr
 	t.mu.Unlock()
 
 	e, c, a := t.e, t.c, t.a
 	var endErr error
 	switch {
 	case exc != nil:
-		endErr = &StreamError{Class: *exc}
-		e.failed(t.ctx, c, a, endErr)
+		// Bedrock charges what ran before the exception; a stream that
+		// failed before any content charged nothing.
+		if content {
+			a.ticket.Settle(spent)
+		}
+		midErr := classify.MidStream(exc)
+		se := &StreamError{Class: e.cfg.Classify(midErr), Err: exc}
+		if se.Class.Code == "" {
+			se.Class.Code = code
+		}
+		e.failed(t.ctx, c, a, midErr) // records the throttle and adapts; the ticket is already settled
+		endErr = se
 	case haveUsage:
 		e.settle(t.ctx, c, a.ticket, usage)
-	case cause != nil:
-		a.ticket.Release()
-		endErr = cause
+		if malformed {
+			endErr = ErrStreamMalformed
+		}
 	default:
-		// The stream ended without usage (closed early, or cut): charge the
-		// input estimate and the output seen so far, roughly 3 bytes a token.
-		out := float64(content) / 3 * c.Estimate.Burndown
-		spent := min(float64(c.Estimate.InputTokens)+out, a.ticket.Reserved().Tokens)
+		// Closed early by the application, abandoned, cut, or
+		// undecodable: charge what was seen.
 		a.ticket.Settle(spent)
+		switch {
+		case cause != nil:
+			endErr = cause
+		case malformed:
+			endErr = ErrStreamMalformed
+		case readErr != nil:
+			endErr = errors.Join(ErrStreamTruncated, readErr)
+		case eof:
+			endErr = ErrStreamTruncated
+		}
 	}
 	e.end(t.ctx, c, endErr)
 }
 
 // StreamError reports a mid-stream exception seen by the stream tap. The
 // application sees the SDK's own error from stream.Err(); this one is given
-// to the Observer.
+// to the Observer's End. It wraps the same SDK error (for example
+// *types.ThrottlingException), so errors.As works on it.
 type StreamError struct {
+	// Class is the exception's classification, with MidStream set.
 	Class classify.Class
+	// Err is the SDK's error for the exception frame.
+	Err error
 }
 
 func (e *StreamError) Error() string {
 	return "bedrockguard: mid-stream " + e.Class.Code + " (" + e.Class.Kind.String() + ")"
 }
+
+// Unwrap returns the SDK's error.
+func (e *StreamError) Unwrap() error { return e.Err }
