@@ -34,6 +34,7 @@ type Call struct {
 	Started time.Time
 
 	cfg      pacing.KeyConfig
+	limiter  *pacing.Limiter
 	attempts atomic.Int32
 	tapped   atomic.Bool // a stream tap will end the operation
 	endOnce  sync.Once
@@ -45,6 +46,16 @@ type Call struct {
 
 // Attempts returns the number of attempts started so far.
 func (c *Call) Attempts() int { return int(c.attempts.Load()) }
+
+// PacingState returns the current buckets and adaptive rates of the call's
+// key (rates are per Limits.Window, one minute when zero). It asks the
+// limiter's Store, so it may cost a round trip with a shared store.
+func (c *Call) PacingState(ctx context.Context) pacing.KeyState {
+	if c.limiter == nil {
+		return pacing.KeyState{}
+	}
+	return c.limiter.State(ctx, c.Key, c.cfg)
+}
 
 type callKey struct{}
 

@@ -141,6 +141,7 @@ func (m estimate) HandleInitialize(ctx context.Context, in middleware.Initialize
 		Started:   e.cfg.Clock.Now(),
 	}
 	c.cfg = e.cfg.Limiter.KeyConfig(c.Limits)
+	c.limiter = e.cfg.Limiter
 	ctx = middleware.WithStackValue(ctx, callKey{}, c)
 	ctx = e.cfg.Observer.Start(ctx, c)
 	out, md, err = next.HandleInitialize(ctx, in)
@@ -179,6 +180,7 @@ func (m pace) HandleFinalize(ctx context.Context, in middleware.FinalizeInput, n
 	}
 	a := &attempt{ticket: t, number: n}
 	ctx = middleware.WithStackValue(ctx, attemptKey{}, a)
+	ctx = e.cfg.Observer.AttemptStart(ctx, c, n)
 	defer func() {
 		if r := recover(); r != nil {
 			t.Release()
@@ -186,6 +188,8 @@ func (m pace) HandleFinalize(ctx context.Context, in middleware.FinalizeInput, n
 		}
 	}()
 	out, md, err = next.HandleFinalize(ctx, in)
+	reqID, _ := awsmiddleware.GetRequestIDMetadata(md)
+	e.cfg.Observer.AttemptEnd(ctx, c, AttemptEvent{Attempt: n, RequestID: reqID, Err: err})
 	if a.tapped {
 		return out, md, err // the stream tap settles when the stream ends
 	}
@@ -194,7 +198,7 @@ func (m pace) HandleFinalize(ctx context.Context, in middleware.FinalizeInput, n
 		return out, md, err
 	}
 	if u, ok := usageOf(out.Result, md); ok {
-		e.settle(ctx, c, t, u)
+		e.settleWith(ctx, c, t, u, finishReason(out.Result))
 	} else {
 		t.Settle(float64(reserve)) // no usage reported: assume the reservation was spent
 	}
@@ -229,10 +233,25 @@ func throttleAxis(k classify.Kind) (pacing.Axis, bool) {
 }
 
 func (e *Engine) settle(ctx context.Context, c *Call, t *pacing.Ticket, u tokens.Usage) {
+	e.settleWith(ctx, c, t, u, "")
+}
+
+// settleWith settles t with u and reports the model's finish reason, if
+// known.
+func (e *Engine) settleWith(ctx context.Context, c *Call, t *pacing.Ticket, u tokens.Usage, finish string) {
 	settled := u.SettledTokens(c.Estimate.Burndown)
 	t.Settle(float64(settled))
 	e.cfg.Estimator.Observe(c.Estimate, u)
-	e.cfg.Observer.Settled(ctx, c, SettleEvent{Usage: u, Reserved: int64(t.Reserved().Tokens), Settled: settled})
+	e.cfg.Observer.Settled(ctx, c, SettleEvent{Usage: u, Reserved: int64(t.Reserved().Tokens), Settled: settled, FinishReason: finish})
+}
+
+// finishReason returns Converse's stop reason; other operations report it
+// in a model-specific body, which the guard does not parse.
+func finishReason(result any) string {
+	if o, ok := result.(*bedrockruntime.ConverseOutput); ok {
+		return string(o.StopReason)
+	}
+	return ""
 }
 
 // usageOf reads the usage of a plain operation: Converse's usage field, or

@@ -1,0 +1,216 @@
+package otelbridge
+
+import (
+	"context"
+	"errors"
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/bedrockguard/bedrockguard"
+	"github.com/bedrockguard/bedrockguard/middleware"
+	"github.com/bedrockguard/bedrockguard/pacing"
+	"github.com/bedrockguard/bedrockguard/retrypolicy"
+)
+
+// Option configures a [Bridge].
+type Option func(*config)
+
+type config struct {
+	tp trace.TracerProvider
+	mp metric.MeterProvider
+}
+
+// WithTracerProvider makes the bridge create its spans with tp instead of
+// the global tracer provider (otel.GetTracerProvider at [New]).
+func WithTracerProvider(tp trace.TracerProvider) Option { return func(c *config) { c.tp = tp } }
+
+// WithMeterProvider makes the bridge create its instruments with mp instead
+// of the global meter provider (otel.GetMeterProvider at [New]).
+func WithMeterProvider(mp metric.MeterProvider) Option { return func(c *config) { c.mp = mp } }
+
+// Bridge turns the guard's events into OpenTelemetry spans and metrics. It
+// implements middleware.Observer and retrypolicy.Observer; give it to the
+// guard with bedrockguard.WithObserver or [Bridge.Option]. One Bridge may
+// serve any number of guards. It is safe for concurrent use.
+type Bridge struct {
+	tracer trace.Tracer
+
+	tokenUsage      metric.Int64Histogram
+	duration        metric.Float64Histogram
+	firstChunk      metric.Float64Histogram
+	throttles       metric.Int64Counter
+	retries         metric.Int64Counter
+	budgetExhausted metric.Int64Counter
+	paceWait        metric.Float64Histogram
+	paceRejected    metric.Int64Counter
+	reserved        metric.Int64Counter
+	settled         metric.Int64Counter
+	estimateRatio   metric.Float64Histogram
+	rate            metric.Float64ObservableGauge
+	registration    metric.Registration
+
+	keys  sync.Map // pacing key -> *middleware.Call, for the rate gauge
+	nkeys atomic.Int32
+}
+
+var (
+	_ middleware.Observer  = (*Bridge)(nil)
+	_ retrypolicy.Observer = (*Bridge)(nil)
+)
+
+// Advised histogram buckets. The GenAI ones are those of the semantic
+// conventions; a View can replace any of them.
+var (
+	tokenBuckets    = []float64{1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864}
+	durationBuckets = []float64{0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92}
+	// The 0 bucket counts attempts admitted without waiting.
+	waitBuckets  = []float64{0, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 80}
+	ratioBuckets = []float64{0.5, 0.75, 0.9, 0.95, 1, 1.05, 1.1, 1.25, 1.5, 2, 4}
+)
+
+// maxKeys bounds the pacing keys the rate gauge reports.
+const maxKeys = 1024
+
+// New returns a Bridge with its instruments created, or an error from the
+// meter provider.
+func New(opts ...Option) (*Bridge, error) {
+	var c config
+	for _, o := range opts {
+		o(&c)
+	}
+	if c.tp == nil {
+		c.tp = otel.GetTracerProvider()
+	}
+	if c.mp == nil {
+		c.mp = otel.GetMeterProvider()
+	}
+	b := &Bridge{tracer: c.tp.Tracer(ScopeName)}
+	m := c.mp.Meter(ScopeName)
+	var errs []error
+	check := func(err error) {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	var err error
+	b.tokenUsage, err = m.Int64Histogram(MetricTokenUsage, metric.WithUnit("{token}"),
+		metric.WithDescription("Input and output tokens per operation, as the service reported them."),
+		metric.WithExplicitBucketBoundaries(tokenBuckets...))
+	check(err)
+	b.duration, err = m.Float64Histogram(MetricOperationDuration, metric.WithUnit("s"),
+		metric.WithDescription("Duration of a GenAI operation, pacing and retries included; for streams until the stream ends."),
+		metric.WithExplicitBucketBoundaries(durationBuckets...))
+	check(err)
+	b.firstChunk, err = m.Float64Histogram(MetricTimeToFirstChunk, metric.WithUnit("s"),
+		metric.WithDescription("Time from the start of a streaming operation to its first content event."),
+		metric.WithExplicitBucketBoundaries(durationBuckets...))
+	check(err)
+	b.throttles, err = m.Int64Counter(MetricThrottles, metric.WithUnit("{throttle}"),
+		metric.WithDescription("Throttles returned by Bedrock, by kind and stage."))
+	check(err)
+	b.retries, err = m.Int64Counter(MetricRetries, metric.WithUnit("{retry}"),
+		metric.WithDescription("Retries the retry policy scheduled, by the error retried."))
+	check(err)
+	b.budgetExhausted, err = m.Int64Counter(MetricRetryBudgetExhausted, metric.WithUnit("{retry}"),
+		metric.WithDescription("Retries refused because the shared retry budget was empty."))
+	check(err)
+	b.paceWait, err = m.Float64Histogram(MetricPacingWait, metric.WithUnit("s"),
+		metric.WithDescription("Time each admitted attempt waited for the request and token buckets."),
+		metric.WithExplicitBucketBoundaries(waitBuckets...))
+	check(err)
+	b.paceRejected, err = m.Int64Counter(MetricPacingRejected, metric.WithUnit("{request}"),
+		metric.WithDescription("Attempts pacing refused: deadline, too large, or canceled while waiting."))
+	check(err)
+	b.reserved, err = m.Int64Counter(MetricTokensReserved, metric.WithUnit("{token}"),
+		metric.WithDescription("Tokens reserved at admission (input estimate + max tokens x burndown)."))
+	check(err)
+	b.settled, err = m.Int64Counter(MetricTokensSettled, metric.WithUnit("{token}"),
+		metric.WithDescription("Tokens settled with the usage the service reported (input + cache writes + output x burndown)."))
+	check(err)
+	b.estimateRatio, err = m.Float64Histogram(MetricEstimateRatio, metric.WithUnit("1"),
+		metric.WithDescription("Estimated input tokens divided by the input tokens the service reported (1 is exact)."),
+		metric.WithExplicitBucketBoundaries(ratioBuckets...))
+	check(err)
+	b.rate, err = m.Float64ObservableGauge(MetricPacingRate, metric.WithUnit("{unit}/min"),
+		metric.WithDescription("Current adaptive rate per pacing key, in requests or tokens per minute; absent while a limit is not paced."))
+	check(err)
+	if err == nil {
+		b.registration, err = m.RegisterCallback(b.observeRates, b.rate)
+		check(err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// Option returns b as a bedrockguard option:
+//
+//	bedrockguard.Install(&cfg, bridge.Option())
+func (b *Bridge) Option() bedrockguard.Option { return bedrockguard.WithObserver(b) }
+
+// Shutdown unregisters the rate gauge's callback. The bridge records no
+// more rates afterwards; spans and other metrics are unaffected.
+func (b *Bridge) Shutdown() error {
+	if b.registration == nil {
+		return nil
+	}
+	return b.registration.Unregister()
+}
+
+// remember records c's pacing key for the rate gauge, once per key.
+func (b *Bridge) remember(c *middleware.Call) {
+	if _, ok := b.keys.Load(c.Key); ok || b.nkeys.Load() >= maxKeys {
+		return
+	}
+	if _, loaded := b.keys.LoadOrStore(c.Key, c); !loaded {
+		b.nkeys.Add(1)
+	}
+}
+
+// observeRates reports the current adaptive rate of every key seen, per
+// minute, for the limits being paced.
+func (b *Bridge) observeRates(ctx context.Context, o metric.Observer) error {
+	b.keys.Range(func(_, v any) bool {
+		c := v.(*middleware.Call)
+		st := c.PacingState(ctx)
+		perMinute := float64(time.Minute) / float64(windowOf(c.Limits))
+		for _, axis := range [...]pacing.Axis{pacing.Requests, pacing.Tokens} {
+			r := st.Rate[axis]
+			if !st.Limited[axis] || math.IsInf(r, 0) || math.IsNaN(r) {
+				continue
+			}
+			o.ObserveFloat64(b.rate, r*perMinute, metric.WithAttributes(
+				KeyPacingLimit.String(axis.String()),
+				KeyRequestModel.String(c.ModelID),
+				KeyCloudRegion.String(c.Region),
+			))
+		}
+		return true
+	})
+	return nil
+}
+
+func windowOf(l pacing.Limits) time.Duration {
+	if l.Window > 0 {
+		return l.Window
+	}
+	return time.Minute
+}
+
+// attrs returns the bounded attributes every metric of c carries.
+func baseAttrs(c *middleware.Call, op string) [4]attribute.KeyValue {
+	return [4]attribute.KeyValue{
+		KeyOperationName.String(op),
+		KeyProviderName.String(ProviderBedrock),
+		KeyRequestModel.String(c.ModelID),
+		KeyCloudRegion.String(c.Region),
+	}
+}
