@@ -138,7 +138,7 @@ func New(opts ...Option) (*Bridge, error) {
 		metric.WithDescription("Estimated input tokens divided by the input tokens the service reported (1 is exact)."),
 		metric.WithExplicitBucketBoundaries(ratioBuckets...))
 	check(err)
-	b.rate, err = m.Float64ObservableGauge(MetricPacingRate, metric.WithUnit("{unit}/min"),
+	b.rate, err = m.Float64ObservableGauge(MetricPacingRate, metric.WithUnit("1/min"),
 		metric.WithDescription("Current adaptive rate per pacing key, in requests or tokens per minute; absent while a limit is not paced."))
 	check(err)
 	if err == nil {
