@@ -1,0 +1,126 @@
+// Package load runs seeded Bedrock workloads against the simulator through
+// differently configured clients and measures quota use, throttles,
+// failures, latency and fairness. It backs the loadtest and demo commands.
+package load
+
+import (
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/bedrockguard/bedrockguard/bedrocksim"
+)
+
+// SizeClass is one prompt size of a workload mix.
+type SizeClass struct {
+	Name         string
+	Weight       float64
+	PromptTokens int // in the simulator's counting rule
+}
+
+// Scenario is a workload and the server it runs against.
+type Scenario struct {
+	Name string
+	// Window is the quota period of the server and of the guard.
+	Window time.Duration
+	// Server is the simulator's quota for Model.
+	Server bedrocksim.Quota
+	// Told reports whether the guard is configured with Server's quota.
+	Told bool
+	// DropFraction, if non-zero, scales the server's quota to this
+	// fraction DropAfter into the run; the guard is not told.
+	DropFraction float64
+	DropAfter    time.Duration
+	Workers      int
+	Duration     time.Duration
+	Classes      []SizeClass
+	MaxTokens    []int
+	// StreamShare is the fraction of calls made with ConverseStream.
+	StreamShare float64
+	Model       string
+	Latency     bedrocksim.Latency
+	Seed        int64
+}
+
+// DefaultModel is the model of the built-in scenarios (output burndown 1).
+const DefaultModel = "anthropic.claude-3-5-haiku-20241022-v1:0"
+
+var mixedClasses = []SizeClass{
+	{Name: "small", Weight: 0.6, PromptTokens: 200},
+	{Name: "medium", Weight: 0.3, PromptTokens: 1500},
+	{Name: "large", Weight: 0.1, PromptTokens: 6000},
+}
+
+// Scenarios returns the built-in scenarios for a quota window, worker
+// count and run length. Quotas are expressed per window so that every
+// scenario has the same shape at any window.
+func Scenarios(window time.Duration, workers int, duration time.Duration) map[string]Scenario {
+	perSec := func(tokensPerSecond int64) int64 { return tokensPerSecond * int64(window/time.Second) }
+	base := Scenario{
+		Window:      window,
+		Workers:     workers,
+		Duration:    duration,
+		Model:       DefaultModel,
+		Classes:     mixedClasses,
+		MaxTokens:   []int{256, 512, 1024},
+		StreamShare: 0.25,
+		Latency:     bedrocksim.Latency{Base: 200 * time.Millisecond, PerOutputToken: 500 * time.Microsecond},
+		Seed:        1,
+		Told:        true,
+	}
+	m := map[string]Scenario{}
+	add := func(name string, f func(*Scenario)) {
+		s := base
+		s.Name = name
+		f(&s)
+		m[name] = s
+	}
+	add("tpm-bound", func(s *Scenario) {
+		s.Server = bedrocksim.Quota{TokensPerMinute: perSec(10_000)}
+		s.Classes = []SizeClass{{Name: "medium", Weight: 1, PromptTokens: 1000}}
+		s.MaxTokens = []int{512}
+	})
+	add("rpm-bound", func(s *Scenario) {
+		s.Server = bedrocksim.Quota{RequestsPerMinute: perSec(10), TokensPerMinute: perSec(1_000_000)}
+		s.Classes = []SizeClass{{Name: "small", Weight: 1, PromptTokens: 100}}
+		s.MaxTokens = []int{128}
+	})
+	add("mixed", func(s *Scenario) {
+		s.Server = bedrocksim.Quota{RequestsPerMinute: perSec(50), TokensPerMinute: perSec(10_000)}
+	})
+	add("quota-drop", func(s *Scenario) {
+		s.Server = bedrocksim.Quota{RequestsPerMinute: perSec(50), TokensPerMinute: perSec(10_000)}
+		s.DropFraction = 0.5
+		s.DropAfter = duration / 2
+	})
+	add("no-quota", func(s *Scenario) {
+		s.Server = bedrocksim.Quota{RequestsPerMinute: perSec(50), TokensPerMinute: perSec(10_000)}
+		s.Told = false
+	})
+	return m
+}
+
+// ScenarioNames returns the names of the built-in scenarios, sorted.
+func ScenarioNames() []string {
+	var names []string
+	for n := range Scenarios(time.Second, 1, time.Second) {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Validate reports a scenario that cannot run.
+func (s Scenario) Validate() error {
+	switch {
+	case s.Window < time.Second:
+		return fmt.Errorf("window %v is under one second", s.Window)
+	case s.Workers < 1:
+		return fmt.Errorf("workers %d must be at least 1", s.Workers)
+	case s.Duration <= s.Window:
+		return fmt.Errorf("duration %v must exceed one window (%v)", s.Duration, s.Window)
+	case len(s.Classes) == 0 || len(s.MaxTokens) == 0:
+		return fmt.Errorf("scenario %q has no prompt mix", s.Name)
+	}
+	return nil
+}
