@@ -58,6 +58,46 @@ type Bridge struct {
 
 	keys  sync.Map // pacing key -> *middleware.Call, for the rate gauge
 	nkeys atomic.Int32
+
+	sets  sync.Map // setKey -> *attrSets
+	nsets atomic.Int32
+}
+
+// setKey identifies the attribute sets shared by the measurements of every
+// operation with the same operation name, model, region and priority.
+type setKey struct {
+	op, model, region string
+	priority          pacing.Priority
+}
+
+// attrSets are the attribute sets built once per setKey, so that a
+// measurement does not build and hash a set each time.
+type attrSets struct {
+	base, input, output, wait metric.MeasurementOption
+}
+
+// setsFor returns the cached attribute sets of c (bounded; past the bound
+// they are built per call).
+func (b *Bridge) setsFor(c *middleware.Call, op string) *attrSets {
+	k := setKey{op, c.ModelID, c.Region, c.Priority}
+	if v, ok := b.sets.Load(k); ok {
+		return v.(*attrSets)
+	}
+	base := baseAttrs(c, op)
+	s := &attrSets{
+		base:   metric.WithAttributeSet(attribute.NewSet(base[:]...)),
+		input:  metric.WithAttributeSet(attribute.NewSet(base[0], base[1], base[2], base[3], KeyTokenType.String("input"))),
+		output: metric.WithAttributeSet(attribute.NewSet(base[0], base[1], base[2], base[3], KeyTokenType.String("output"))),
+		wait:   metric.WithAttributeSet(attribute.NewSet(base[0], base[1], base[2], base[3], KeyPriority.String(c.Priority.String()))),
+	}
+	if b.nsets.Load() >= maxKeys {
+		return s
+	}
+	if v, loaded := b.sets.LoadOrStore(k, s); loaded {
+		return v.(*attrSets)
+	}
+	b.nsets.Add(1)
+	return s
 }
 
 var (

@@ -37,6 +37,7 @@ type opState struct {
 	span    trace.Span
 	adopted bool // the SDK's own operation span, renamed; the SDK ends it
 	op      string
+	sets    *attrSets
 	start   time.Time
 
 	mu         sync.Mutex // the stream reader and the caller may race at the end
@@ -73,11 +74,20 @@ func opOf(st *opState, c *middleware.Call) string {
 	return operationName(c)
 }
 
+// setsOf returns the attribute sets of the operation.
+func (b *Bridge) setsOf(st *opState, c *middleware.Call) *attrSets {
+	if st != nil {
+		return st.sets
+	}
+	return b.setsFor(c, operationName(c))
+}
+
 // Start starts the operation span, or adopts the SDK's own operation span
 // when the client's tracing is on (see the package documentation).
 func (b *Bridge) Start(ctx context.Context, c *middleware.Call) context.Context {
 	b.remember(c)
 	st := &opState{op: operationName(c), start: time.Now()}
+	st.sets = b.setsFor(c, st.op)
 	base := baseAttrs(c, st.op)
 	attrs := append(base[:],
 		KeyRequestMaxTokens.Int(c.Estimate.MaxTokens),
@@ -131,8 +141,9 @@ func (b *Bridge) Paced(ctx context.Context, c *middleware.Call, waited time.Dura
 		return
 	}
 	reserve := c.Estimate.ReserveTokens()
-	b.paceWait.Record(ctx, waited.Seconds(), metric.WithAttributes(base[0], base[1], base[2], base[3], pri))
-	b.reserved.Add(ctx, reserve, metric.WithAttributes(base[:]...))
+	sets := b.setsOf(st, c)
+	b.paceWait.Record(ctx, waited.Seconds(), sets.wait)
+	b.reserved.Add(ctx, reserve, sets.base)
 	if waited > 0 {
 		now := time.Now()
 		_, s := b.tracer.Start(ctx, SpanPacingWait, trace.WithTimestamp(now.Add(-waited)), trace.WithAttributes(
@@ -249,14 +260,13 @@ func throttleEvent(s trace.Span, c *middleware.Call, e middleware.ThrottleEvent,
 // Settled records token usage, the settlement and the estimate's accuracy.
 func (b *Bridge) Settled(ctx context.Context, c *middleware.Call, e middleware.SettleEvent) {
 	st := stateFrom(ctx)
-	base := baseAttrs(c, opOf(st, c))
+	sets := b.setsOf(st, c)
 	in := e.Usage.PromptTokens()
-	b.tokenUsage.Record(ctx, in, metric.WithAttributes(base[0], base[1], base[2], base[3], KeyTokenType.String("input")))
-	b.tokenUsage.Record(ctx, e.Usage.OutputTokens, metric.WithAttributes(base[0], base[1], base[2], base[3], KeyTokenType.String("output")))
-	set := metric.WithAttributes(base[:]...)
-	b.settled.Add(ctx, e.Settled, set)
+	b.tokenUsage.Record(ctx, in, sets.input)
+	b.tokenUsage.Record(ctx, e.Usage.OutputTokens, sets.output)
+	b.settled.Add(ctx, e.Settled, sets.base)
 	if in > 0 && c.Estimate.InputTokens > 0 {
-		b.estimateRatio.Record(ctx, float64(c.Estimate.InputTokens)/float64(in), set)
+		b.estimateRatio.Record(ctx, float64(c.Estimate.InputTokens)/float64(in), sets.base)
 	}
 	if st == nil {
 		return
@@ -281,15 +291,12 @@ func (b *Bridge) End(ctx context.Context, c *middleware.Call, err error) {
 	if p, ok := st.takePending(0); ok {
 		throttleEvent(st.span, c, p, false, 0)
 	}
-	var attrs [5]attribute.KeyValue
-	base := baseAttrs(c, st.op)
-	copy(attrs[:], base[:])
-	n, et := 4, ""
+	set, et := st.sets.base, ""
 	if err != nil {
 		et = errorType(err)
-		attrs[4], n = KeyErrorType.String(et), 5
+		base := baseAttrs(c, st.op)
+		set = metric.WithAttributes(base[0], base[1], base[2], base[3], KeyErrorType.String(et))
 	}
-	set := metric.WithAttributes(attrs[:n]...)
 	b.duration.Record(ctx, time.Since(st.start).Seconds(), set)
 	if d, ok := c.FirstChunk(); ok {
 		b.firstChunk.Record(ctx, d.Seconds(), set)
