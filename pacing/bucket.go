@@ -106,8 +106,9 @@ func (s *axis) rate(c *AxisConfig, now time.Time) float64 {
 		}
 		r = s.base + c.AIMDIncrease*ref*t
 	default:
-		// W(t) = wMax * (1 + C (t-K)^3), K = cbrt((1-beta)/C): W(0) = beta*wMax.
-		k := math.Cbrt((1 - c.Beta) / c.CubicC)
+		// W(t) = wMax (1 + C (t-K)^3), with K chosen so that W(0) is the
+		// rate right after the decrease: K = cbrt((1 - base/wMax) / C).
+		k := math.Cbrt(math.Max(0, 1-s.base/s.wMax) / c.CubicC)
 		d := t - k
 		r = s.wMax * (1 + c.CubicC*d*d*d)
 	}
@@ -231,7 +232,14 @@ func (s *axis) throttled(c *AxisConfig, now time.Time) bool {
 			cur = math.Max(s.recent(c, now), minRate)
 		}
 		s.limited = true
-		s.wMax = cur
+		// Fast convergence (as in TCP CUBIC): a throttle below the rate of
+		// the previous one means the available quota shrank, so aim lower
+		// than the rate that throttled.
+		if s.wMax > 0 && cur < s.wMax {
+			s.wMax = cur * (1 + c.Beta) / 2
+		} else {
+			s.wMax = cur
+		}
 		s.base = math.Max(c.Beta*cur, minRate)
 		s.decreasedAt = now
 		s.last = now
