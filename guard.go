@@ -48,6 +48,7 @@ type settings struct {
 	classifiers  []classify.Classifier
 	noPeek       bool
 	streamIdle   time.Duration
+	observeOnly  bool
 }
 
 // WithQuota sets the quota of one model ID or inference profile ID (an
@@ -154,6 +155,11 @@ func WithStreamIdleTimeout(d time.Duration) Option {
 	}
 }
 
+// ObserveOnly makes the guard classify failures and report events without
+// changing the client's behaviour: no pacing, no reservations and the
+// client's own retryer. Use it to measure an unguarded client.
+func ObserveOnly() Option { return func(s *settings) { s.observeOnly = true } }
+
 // WithLogger sets the logger for warnings (default slog.Default()).
 func WithLogger(l *slog.Logger) Option { return func(s *settings) { s.logger = l } }
 
@@ -216,12 +222,13 @@ func New(opts ...Option) (*Guard, error) {
 		return nil, &OptionError{Option: "WithRetry", Reason: err.Error()}
 	}
 	g.engine, err = middleware.New(middleware.Config{
-		Limiter:   g.limiter,
-		Estimator: g.estimator,
-		Limits:    g.limits,
-		Classify:  g.classify.Classify,
-		Observer:  s.observer,
-		Clock:     s.pacing.Clock,
+		Limiter:     g.limiter,
+		Estimator:   g.estimator,
+		Limits:      g.limits,
+		Classify:    g.classify.Classify,
+		Observer:    s.observer,
+		Clock:       s.pacing.Clock,
+		ObserveOnly: s.observeOnly,
 
 		StreamIdleTimeout: s.streamIdle,
 		DisableStreamPeek: s.noPeek,
@@ -279,6 +286,10 @@ func (g *Guard) serviceOption(serviceID string, o any) {
 }
 
 func (g *Guard) apply(o *bedrockruntime.Options) {
+	if g.s.observeOnly {
+		o.APIOptions = append(o.APIOptions, g.engine.AddTo)
+		return
+	}
 	o.APIOptions = append(o.APIOptions, g.engine.AddTo, g.policy.AddTo)
 	o.Retryer = g.policy.Wrap(o.Retryer)
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -320,4 +321,33 @@ func TestPanicInsideTheStackReleases(t *testing.T) {
 // fastRetry keeps real backoff sleeps short in tests that count attempts.
 func fastRetry() retrypolicy.Options {
 	return retrypolicy.Options{ThrottleBase: time.Millisecond, ServerErrorBase: time.Millisecond, ModelNotReadyBase: time.Millisecond}
+}
+
+func TestObserveOnlyReportsWithoutPacing(t *testing.T) {
+	sim, cfg := newSim(t, bedrocksim.Options{Window: 10 * time.Second, DefaultQuota: bedrocksim.Quota{TokensPerMinute: 1000}, OutputFraction: 1})
+	obs := &recorder{}
+	g, err := bedrockguard.Install(&cfg, bedrockguard.ObserveOnly(), bedrockguard.WithObserver(obs),
+		bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerMinute: 1000, Window: 10 * time.Second}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := bedrockruntime.NewFromConfig(cfg, func(o *bedrockruntime.Options) {
+		o.Retryer = retry.AddWithMaxBackoffDelay(retry.NewStandard(), time.Millisecond)
+	})
+	ctx := context.Background()
+	for range 2 {
+		client.Converse(ctx, converseInput(haiku, "hello", 900))
+	}
+	// The second call is throttled by the server on all 3 of the SDK's own
+	// attempts; the guard neither paced nor retried, but saw every throttle.
+	if got := sim.Stats().Keys[haiku].Requests; got != 4 {
+		t.Fatalf("server saw %d requests, want 4 (1 + the SDK's 3 attempts)", got)
+	}
+	if obs.throttle != 3 || obs.lowered != 0 {
+		t.Fatalf("observed %d throttles (%d lowered), want 3 and none lowered", obs.throttle, obs.lowered)
+	}
+	if st := g.State(ctx, "us-east-1", haiku); st.TokenRate() != 1000 {
+		t.Fatalf("rate %v changed in observe-only mode", st.TokenRate())
+	}
+	assertNoLeak(t, g)
 }

@@ -44,6 +44,9 @@ type Config struct {
 	Observer Observer
 	// Clock times abandoned streams; nil means the wall clock.
 	Clock pacing.Clock
+	// ObserveOnly classifies and reports without pacing: no waiting, no
+	// reservations, no rate adaptation.
+	ObserveOnly bool
 	// StreamIdleTimeout releases the reservation of a stream that is
 	// neither read nor closed for this long (default 5 minutes).
 	StreamIdleTimeout time.Duration
@@ -169,7 +172,10 @@ func (m pace) HandleFinalize(ctx context.Context, in middleware.FinalizeInput, n
 	}
 	n := int(c.attempts.Add(1))
 	reserve := c.Estimate.ReserveTokens()
-	t, err := e.cfg.Limiter.Acquire(ctx, c.Key, c.cfg, pacing.Amount{Requests: 1, Tokens: float64(reserve)}, c.Priority)
+	var t *pacing.Ticket // nil in observe-only mode: nothing is reserved
+	if !e.cfg.ObserveOnly {
+		t, err = e.cfg.Limiter.Acquire(ctx, c.Key, c.cfg, pacing.Amount{Requests: 1, Tokens: float64(reserve)}, c.Priority)
+	}
 	var waited time.Duration
 	if t != nil {
 		waited = t.Waited
@@ -213,7 +219,7 @@ func (e *Engine) failed(ctx context.Context, c *Call, a *attempt, err error) {
 		return
 	}
 	ev := ThrottleEvent{Class: cls, Attempt: a.number, ReservedTokens: int64(a.ticket.Reserved().Tokens)}
-	if ax, ok := throttleAxis(cls.Kind); ok {
+	if ax, ok := throttleAxis(cls.Kind); ok && !e.cfg.ObserveOnly {
 		ev.Lowered = e.cfg.Limiter.Throttled(context.WithoutCancel(ctx), c.Key, c.cfg, ax)
 	}
 	e.cfg.Observer.Throttled(ctx, c, ev)

@@ -217,11 +217,17 @@ type Ticket struct {
 	Waited time.Duration
 }
 
-// Reserved returns the amount the ticket holds.
-func (t *Ticket) Reserved() Amount { return t.amt }
+// Reserved returns the amount the ticket holds (zero for a nil Ticket).
+func (t *Ticket) Reserved() Amount {
+	if t == nil {
+		return Amount{}
+	}
+	return t.amt
+}
 
 // Settle ends the reservation with the tokens actually charged by the
-// service: the difference is refunded (or charged, when larger).
+// service: the difference is refunded (or charged, when larger). Settle and
+// Release do nothing on a nil Ticket.
 func (t *Ticket) Settle(tokens float64) {
 	if t == nil || !t.done.CompareAndSwap(false, true) {
 		return
