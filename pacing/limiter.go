@@ -121,8 +121,7 @@ type Limiter struct {
 	cfg      Config
 	fallback *MemoryStore
 
-	mu     sync.Mutex
-	queues map[string]*queue
+	queues sync.Map // key -> *queue
 
 	outstanding atomic.Int64
 	storeErrors atomic.Int64
@@ -136,7 +135,6 @@ func NewLimiter(cfg Config) (*Limiter, error) {
 	return &Limiter{
 		cfg:      cfg,
 		fallback: NewMemoryStore(cfg.Clock.Now),
-		queues:   make(map[string]*queue),
 	}, nil
 }
 
@@ -330,20 +328,17 @@ func (l *Limiter) priorityBoost(p Priority, kc KeyConfig) float64 {
 }
 
 func (l *Limiter) queue(key string) *queue {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	q := l.queues[key]
-	if q == nil {
-		q = &queue{key: key}
-		l.queues[key] = q
+	if q, ok := l.queues.Load(key); ok {
+		return q.(*queue)
 	}
-	return q
+	q, _ := l.queues.LoadOrStore(key, &queue{key: key})
+	return q.(*queue)
 }
 
 // reserve calls the store, falling back to the local store on error.
 // Called with q.mu held.
 func (l *Limiter) reserve(ctx context.Context, q *queue, amt Amount) ReserveResult {
-	res, err := l.cfg.Store.Reserve(context.WithoutCancel(ctx), q.key, q.cfg, amt)
+	res, err := l.cfg.Store.Reserve(ctx, q.key, q.cfg, amt)
 	if err != nil {
 		l.storeErrors.Add(1)
 		res, _ = l.fallback.Reserve(ctx, q.key, q.cfg, amt)

@@ -99,8 +99,12 @@ func WallClock() Clock { return wallClock{} }
 // [NewMemoryStore]. It is safe for concurrent use.
 type MemoryStore struct {
 	now  func() time.Time
+	keys sync.Map // key -> *memKey
+}
+
+type memKey struct {
 	mu   sync.Mutex
-	keys map[string]*[numAxes]axis
+	axes [numAxes]axis
 }
 
 // NewMemoryStore returns an in-process store that reads time from now
@@ -109,27 +113,30 @@ func NewMemoryStore(now func() time.Time) *MemoryStore {
 	if now == nil {
 		now = time.Now
 	}
-	return &MemoryStore{now: now, keys: make(map[string]*[numAxes]axis)}
+	return &MemoryStore{now: now}
 }
 
-func (m *MemoryStore) get(key string, cfg *KeyConfig, now time.Time) *[numAxes]axis {
-	st := m.keys[key]
-	if st == nil {
-		st = new([numAxes]axis)
-		m.keys[key] = st
+// lock returns key's state, locked and brought up to date at now; the
+// caller unlocks it.
+func (m *MemoryStore) lock(key string, cfg *KeyConfig) (*memKey, time.Time) {
+	v, ok := m.keys.Load(key)
+	if !ok {
+		v, _ = m.keys.LoadOrStore(key, new(memKey))
 	}
+	k := v.(*memKey)
+	k.mu.Lock()
+	now := m.now()
 	for a := range numAxes {
-		st[a].advance(cfg.axis(a), now)
+		k.axes[a].advance(cfg.axis(a), now)
 	}
-	return st
+	return k, now
 }
 
 // Reserve implements [Store].
 func (m *MemoryStore) Reserve(_ context.Context, key string, cfg KeyConfig, amt Amount) (ReserveResult, error) {
-	now := m.now()
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	st := m.get(key, &cfg, now)
+	k, now := m.lock(key, &cfg)
+	defer k.mu.Unlock()
+	st := &k.axes
 	w := max(st[Requests].wait(&cfg.Requests, now, amt.Requests), st[Tokens].wait(&cfg.Tokens, now, amt.Tokens))
 	if w > 0 {
 		return ReserveResult{Wait: w}, nil
@@ -141,10 +148,9 @@ func (m *MemoryStore) Reserve(_ context.Context, key string, cfg KeyConfig, amt 
 
 // Return implements [Store].
 func (m *MemoryStore) Return(_ context.Context, key string, cfg KeyConfig, amt Amount) error {
-	now := m.now()
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	st := m.get(key, &cfg, now)
+	k, now := m.lock(key, &cfg)
+	defer k.mu.Unlock()
+	st := &k.axes
 	st[Requests].give(&cfg.Requests, now, amt.Requests)
 	st[Tokens].give(&cfg.Tokens, now, amt.Tokens)
 	return nil
@@ -152,19 +158,16 @@ func (m *MemoryStore) Return(_ context.Context, key string, cfg KeyConfig, amt A
 
 // Throttled implements [Store].
 func (m *MemoryStore) Throttled(_ context.Context, key string, cfg KeyConfig, a Axis) (bool, error) {
-	now := m.now()
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	st := m.get(key, &cfg, now)
-	return st[a].throttled(cfg.axis(a), now), nil
+	k, now := m.lock(key, &cfg)
+	defer k.mu.Unlock()
+	return k.axes[a].throttled(cfg.axis(a), now), nil
 }
 
 // State implements [Store].
 func (m *MemoryStore) State(_ context.Context, key string, cfg KeyConfig) (KeyState, error) {
-	now := m.now()
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	st := m.get(key, &cfg, now)
+	k, now := m.lock(key, &cfg)
+	defer k.mu.Unlock()
+	st := &k.axes
 	var ks KeyState
 	for a := range numAxes {
 		ks.Rate[a] = st[a].rate(cfg.axis(a), now)
