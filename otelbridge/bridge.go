@@ -23,8 +23,9 @@ import (
 type Option func(*config)
 
 type config struct {
-	tp trace.TracerProvider
-	mp metric.MeterProvider
+	tp    trace.TracerProvider
+	mp    metric.MeterProvider
+	attrs []attribute.KeyValue
 }
 
 // WithTracerProvider makes the bridge create its spans with tp instead of
@@ -35,12 +36,26 @@ func WithTracerProvider(tp trace.TracerProvider) Option { return func(c *config)
 // of the global meter provider (otel.GetMeterProvider at [New]).
 func WithMeterProvider(mp metric.MeterProvider) Option { return func(c *config) { c.mp = mp } }
 
+// WithAttributes adds constant attributes to every metric data point and
+// every span the bridge records, for example a deployment or mode label
+// that tells apart two bridges reporting the same models:
+//
+//	otelbridge.New(otelbridge.WithAttributes(attribute.String("bedrockguard.mode", "guarded")))
+//
+// Keep their values bounded; a key that the bridge sets itself (such as
+// gen_ai.request.model) is overridden by the bridge's value in metrics.
+// Repeated options add up.
+func WithAttributes(kv ...attribute.KeyValue) Option {
+	return func(c *config) { c.attrs = append(c.attrs, kv...) }
+}
+
 // Bridge turns the guard's events into OpenTelemetry spans and metrics. It
 // implements middleware.Observer and retrypolicy.Observer; give it to the
 // guard with bedrockguard.WithObserver or [Bridge.Option]. One Bridge may
 // serve any number of guards. It is safe for concurrent use.
 type Bridge struct {
 	tracer trace.Tracer
+	extra  []attribute.KeyValue // WithAttributes
 
 	tokenUsage      metric.Int64Histogram
 	duration        metric.Float64Histogram
@@ -83,12 +98,11 @@ func (b *Bridge) setsFor(c *middleware.Call, op string) *attrSets {
 	if v, ok := b.sets.Load(k); ok {
 		return v.(*attrSets)
 	}
-	base := baseAttrs(c, op)
 	s := &attrSets{
-		base:   metric.WithAttributeSet(attribute.NewSet(base[:]...)),
-		input:  metric.WithAttributeSet(attribute.NewSet(base[0], base[1], base[2], base[3], KeyTokenType.String("input"))),
-		output: metric.WithAttributeSet(attribute.NewSet(base[0], base[1], base[2], base[3], KeyTokenType.String("output"))),
-		wait:   metric.WithAttributeSet(attribute.NewSet(base[0], base[1], base[2], base[3], KeyPriority.String(c.Priority.String()))),
+		base:   metric.WithAttributeSet(attribute.NewSet(b.attrs(c, op)...)),
+		input:  metric.WithAttributeSet(attribute.NewSet(b.attrs(c, op, KeyTokenType.String("input"))...)),
+		output: metric.WithAttributeSet(attribute.NewSet(b.attrs(c, op, KeyTokenType.String("output"))...)),
+		wait:   metric.WithAttributeSet(attribute.NewSet(b.attrs(c, op, KeyPriority.String(c.Priority.String()))...)),
 	}
 	if b.nsets.Load() >= maxKeys {
 		return s
@@ -131,7 +145,7 @@ func New(opts ...Option) (*Bridge, error) {
 	if c.mp == nil {
 		c.mp = otel.GetMeterProvider()
 	}
-	b := &Bridge{tracer: c.tp.Tracer(ScopeName)}
+	b := &Bridge{tracer: c.tp.Tracer(ScopeName), extra: c.attrs}
 	m := c.mp.Meter(ScopeName)
 	var errs []error
 	check := func(err error) {
@@ -227,11 +241,11 @@ func (b *Bridge) observeRates(ctx context.Context, o metric.Observer) error {
 			if !st.Limited[axis] || math.IsInf(r, 0) || math.IsNaN(r) {
 				continue
 			}
-			o.ObserveFloat64(b.rate, r*perMinute, metric.WithAttributes(
+			o.ObserveFloat64(b.rate, r*perMinute, metric.WithAttributes(b.with(
 				KeyPacingLimit.String(axis.String()),
 				KeyRequestModel.String(c.ModelID),
 				KeyCloudRegion.String(c.Region),
-			))
+			)...))
 		}
 		return true
 	})
@@ -245,12 +259,24 @@ func windowOf(l pacing.Limits) time.Duration {
 	return time.Minute
 }
 
-// attrs returns the bounded attributes every metric of c carries.
-func baseAttrs(c *middleware.Call, op string) [4]attribute.KeyValue {
-	return [4]attribute.KeyValue{
+// attrs returns the bounded attributes every metric of c carries (the
+// base ones and those of WithAttributes), followed by more.
+func (b *Bridge) attrs(c *middleware.Call, op string, more ...attribute.KeyValue) []attribute.KeyValue {
+	kv := make([]attribute.KeyValue, 0, 4+len(b.extra)+len(more))
+	kv = append(kv, b.extra...)
+	kv = append(kv,
 		KeyOperationName.String(op),
 		KeyProviderName.String(ProviderBedrock),
 		KeyRequestModel.String(c.ModelID),
 		KeyCloudRegion.String(c.Region),
+	)
+	return append(kv, more...)
+}
+
+// with returns kv preceded by the attributes of WithAttributes.
+func (b *Bridge) with(kv ...attribute.KeyValue) []attribute.KeyValue {
+	if len(b.extra) == 0 {
+		return kv
 	}
+	return append(append(make([]attribute.KeyValue, 0, len(b.extra)+len(kv)), b.extra...), kv...)
 }

@@ -14,6 +14,10 @@
 // from v1.42 dropped the GenAI keys. The GenAI conventions are at
 // Development status; names follow the latest published ones.
 //
+// [WithAttributes] adds constant attributes to every metric data point and
+// span, to tell apart bridges that report the same models (the demo labels
+// its two phases with bedrockguard.mode="unguarded" or "guarded").
+//
 // # Spans
 //
 // One CLIENT span per guarded operation (Converse, ConverseStream,

@@ -88,8 +88,7 @@ func (b *Bridge) Start(ctx context.Context, c *middleware.Call) context.Context 
 	b.remember(c)
 	st := &opState{op: operationName(c), start: time.Now()}
 	st.sets = b.setsFor(c, st.op)
-	base := baseAttrs(c, st.op)
-	attrs := append(base[:],
+	attrs := b.attrs(c, st.op,
 		KeyRequestMaxTokens.Int(c.Estimate.MaxTokens),
 		KeyRequestStream.Bool(c.Stream),
 	)
@@ -129,11 +128,10 @@ func sdkOperationSpan(ctx context.Context, op string) trace.Span {
 // child span for a wait that was not instant.
 func (b *Bridge) Paced(ctx context.Context, c *middleware.Call, waited time.Duration, err error) {
 	st := stateFrom(ctx)
-	base := baseAttrs(c, opOf(st, c))
 	pri := KeyPriority.String(c.Priority.String())
 	if err != nil {
 		reason := pacingReason(err)
-		b.paceRejected.Add(ctx, 1, metric.WithAttributes(base[0], base[1], base[2], base[3], pri, KeyPacingReason.String(reason)))
+		b.paceRejected.Add(ctx, 1, metric.WithAttributes(b.attrs(c, opOf(st, c), pri, KeyPacingReason.String(reason))...))
 		if st != nil {
 			st.span.AddEvent("aws.bedrock.pacing.rejected", trace.WithAttributes(
 				KeyPacingReason.String(reason), KeyAttempt.Int(c.Attempts())))
@@ -146,8 +144,8 @@ func (b *Bridge) Paced(ctx context.Context, c *middleware.Call, waited time.Dura
 	b.reserved.Add(ctx, reserve, sets.base)
 	if waited > 0 {
 		now := time.Now()
-		_, s := b.tracer.Start(ctx, SpanPacingWait, trace.WithTimestamp(now.Add(-waited)), trace.WithAttributes(
-			KeyAttempt.Int(c.Attempts()), pri, KeyReservedTokens.Int64(reserve)))
+		_, s := b.tracer.Start(ctx, SpanPacingWait, trace.WithTimestamp(now.Add(-waited)), trace.WithAttributes(b.with(
+			KeyAttempt.Int(c.Attempts()), pri, KeyReservedTokens.Int64(reserve))...))
 		s.End(trace.WithTimestamp(now))
 	}
 }
@@ -171,8 +169,8 @@ func (b *Bridge) AttemptStart(ctx context.Context, c *middleware.Call, n int) co
 	if n < 2 || st == nil || st.adopted {
 		return ctx
 	}
-	ctx, _ = b.tracer.Start(ctx, SpanAttempt, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(
-		KeyResendCount.Int(n-1), KeyAttempt.Int(n)))
+	ctx, _ = b.tracer.Start(ctx, SpanAttempt, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(b.with(
+		KeyResendCount.Int(n-1), KeyAttempt.Int(n))...))
 	return ctx
 }
 
@@ -204,9 +202,8 @@ func (b *Bridge) AttemptEnd(ctx context.Context, c *middleware.Call, e middlewar
 // retry decision (to carry the chosen delay) unless none can follow.
 func (b *Bridge) Throttled(ctx context.Context, c *middleware.Call, e middleware.ThrottleEvent) {
 	st := stateFrom(ctx)
-	base := baseAttrs(c, opOf(st, c))
-	b.throttles.Add(ctx, 1, metric.WithAttributes(base[0], base[1], base[2], base[3],
-		KeyThrottleKind.String(e.Class.Kind.String()), KeyThrottleStage.String(stage(e.Class))))
+	b.throttles.Add(ctx, 1, metric.WithAttributes(b.attrs(c, opOf(st, c),
+		KeyThrottleKind.String(e.Class.Kind.String()), KeyThrottleStage.String(stage(e.Class)))...))
 	if st == nil {
 		return
 	}
@@ -294,8 +291,7 @@ func (b *Bridge) End(ctx context.Context, c *middleware.Call, err error) {
 	set, et := st.sets.base, ""
 	if err != nil {
 		et = errorType(err)
-		base := baseAttrs(c, st.op)
-		set = metric.WithAttributes(base[0], base[1], base[2], base[3], KeyErrorType.String(et))
+		set = metric.WithAttributes(b.attrs(c, st.op, KeyErrorType.String(et))...)
 	}
 	b.duration.Record(ctx, time.Since(st.start).Seconds(), set)
 	if d, ok := c.FirstChunk(); ok {
@@ -340,12 +336,11 @@ func classType(c classify.Class) string {
 func (b *Bridge) OnRetry(ctx context.Context, ev retrypolicy.RetryEvent) {
 	c, ok := middleware.CallFrom(ctx)
 	if !ok {
-		b.retries.Add(ctx, 1, metric.WithAttributes(KeyErrorType.String(classType(ev.Class))))
+		b.retries.Add(ctx, 1, metric.WithAttributes(b.with(KeyErrorType.String(classType(ev.Class)))...))
 		return
 	}
 	st := stateFrom(ctx)
-	base := baseAttrs(c, opOf(st, c))
-	b.retries.Add(ctx, 1, metric.WithAttributes(base[0], base[1], base[2], base[3], KeyErrorType.String(classType(ev.Class))))
+	b.retries.Add(ctx, 1, metric.WithAttributes(b.attrs(c, opOf(st, c), KeyErrorType.String(classType(ev.Class)))...))
 	if st == nil {
 		return
 	}
@@ -358,11 +353,10 @@ func (b *Bridge) OnRetry(ctx context.Context, ev retrypolicy.RetryEvent) {
 func (b *Bridge) OnBudgetExhausted(ctx context.Context, cls classify.Class) {
 	c, ok := middleware.CallFrom(ctx)
 	if !ok {
-		b.budgetExhausted.Add(ctx, 1, metric.WithAttributes(KeyErrorType.String(classType(cls))))
+		b.budgetExhausted.Add(ctx, 1, metric.WithAttributes(b.with(KeyErrorType.String(classType(cls)))...))
 		return
 	}
-	base := baseAttrs(c, opOf(stateFrom(ctx), c))
-	b.budgetExhausted.Add(ctx, 1, metric.WithAttributes(base[0], base[1], base[2], base[3], KeyErrorType.String(classType(cls))))
+	b.budgetExhausted.Add(ctx, 1, metric.WithAttributes(b.attrs(c, opOf(stateFrom(ctx), c), KeyErrorType.String(classType(cls)))...))
 }
 
 // OnGiveUp does nothing: the operation's span status, error.type and
