@@ -36,9 +36,9 @@ func ExampleNew() {
 	o := est.Observe(e, used)
 	fmt.Printf("error %+.2f ratio %.2f samples %d\n", o.Error, o.Ratio, o.Samples)
 	// Output:
-	// anthropic 20 23 500 5 2523
+	// anthropic 20 26 500 5 2526
 	// 530
-	// error -0.23 ratio 1.50 samples 1
+	// error -0.13 ratio 1.50 samples 1
 }
 
 func ExampleFamilyOf() {
