@@ -7,10 +7,12 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
 	"github.com/bedrockguard/bedrockguard"
@@ -121,4 +123,20 @@ func pointSets(m metricdata.Metrics) []attribute.Set {
 		}
 	}
 	return out
+}
+
+// TestNoopProvidersWithRetries is a regression test: with no-op providers
+// (the global default), ending a retried attempt compared uncomparable
+// no-op spans and panicked.
+func TestNoopProvidersWithRetries(t *testing.T) {
+	b, err := otelbridge.New(otelbridge.WithTracerProvider(tracenoop.NewTracerProvider()),
+		otelbridge.WithMeterProvider(metricnoop.NewMeterProvider()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, cfg := newSim(t, bedrocksim.Options{Faults: bedrocksim.Faults{ServiceUnavailable: bedrocksim.Trigger{Next: 1}}},
+		b.Option(), bedrockguard.WithRetry(retrypolicy.Options{ServerErrorBase: time.Millisecond, MaxBackoff: 5 * time.Millisecond}))
+	if _, err := bedrockruntime.NewFromConfig(cfg).Converse(context.Background(), converseInput(haiku, "hello", 10)); err != nil {
+		t.Fatal(err)
+	}
 }

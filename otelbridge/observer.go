@@ -184,7 +184,7 @@ func (b *Bridge) AttemptEnd(ctx context.Context, c *middleware.Call, e middlewar
 		st.span.SetAttributes(KeyAWSRequestID.String(e.RequestID))
 	}
 	s := trace.SpanFromContext(ctx)
-	if e.Attempt < 2 || st.adopted || s == st.span {
+	if e.Attempt < 2 || st.adopted || s.SpanContext().Equal(st.span.SpanContext()) {
 		return
 	}
 	if e.RequestID != "" {

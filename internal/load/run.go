@@ -2,6 +2,7 @@ package load
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -18,11 +19,35 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/types"
 	"github.com/bedrockguard/bedrockguard"
 	"github.com/bedrockguard/bedrockguard/bedrocksim"
+	"github.com/bedrockguard/bedrockguard/classify"
+	"github.com/bedrockguard/bedrockguard/middleware"
 	"github.com/bedrockguard/bedrockguard/pacing"
 )
 
-// Modes are the client configurations a run can compare.
-var Modes = []string{"sdk-standard", "sdk-adaptive", "guard", "guard-aimd"}
+// Modes are the client configurations a run can compare. "unguarded" is
+// the SDK's standard retryer with an ObserveOnly guard (events are reported,
+// nothing is paced or retried differently); "guarded" is "guard" under the
+// demo's name.
+var Modes = []string{"sdk-standard", "sdk-adaptive", "guard", "guard-aimd", "unguarded", "guarded"}
+
+// RunOptions are the optional hooks of [RunWith].
+type RunOptions struct {
+	// Progress, if not nil, is called about once a second.
+	Progress func(Progress)
+	// Observer, if not nil, receives the guard's events in the modes that
+	// install a guard (otelbridge's Bridge, for example). If it also
+	// implements retrypolicy.Observer it is told about retries too.
+	Observer middleware.Observer
+	// GuardOptions are appended to the guard's options in the modes that
+	// install one. Give the observer as Observer, not here.
+	GuardOptions []bedrockguard.Option
+	// Config, if not nil, is the client configuration to run against
+	// instead of a fresh in-process simulator (real Bedrock, say). The
+	// server's counts are then unknown: throttles are those the guard's
+	// observer saw (only in modes that install a guard), and goodput is
+	// measured against Scenario.Server's quota if it has one.
+	Config *aws.Config
+}
 
 // Share is one size class's share of issued and of successful calls.
 type Share struct {
@@ -60,6 +85,9 @@ type Row struct {
 	// per 1000 calls over the same span.
 	AfterDropGoodputPct   float64 `json:"afterDropGoodputPct,omitempty"`
 	AfterDropThrottlesPer float64 `json:"afterDropThrottlesPer1000,omitempty"`
+	// FailedBy counts failed calls by error type (the service's error
+	// code, or the guard's class name).
+	FailedBy map[string]int `json:"failedBy,omitempty"`
 	// FinalTokenRate is the guard's adaptive token rate per window at the end.
 	FinalTokenRate float64 `json:"finalTokenRate,omitempty"`
 }
@@ -70,9 +98,26 @@ type Progress struct {
 	Elapsed        time.Duration
 	Calls, OK      int64
 	Failed         int64
+	// Throttles is the number of throttles so far: the simulator's count,
+	// or the guard's when running against another server.
+	Throttles int64
+}
+
+// throttleTotal returns the throttles so far of model.
+func throttleTotal(sim *bedrocksim.Server, model string, counts *throttleCounter) int64 {
+	if sim != nil {
+		k := sim.Stats().Keys[model]
+		return k.ThrottledRequests + k.ThrottledTokens + k.ThrottledTokensPerDay + k.ThrottledMidStream
+	}
+	var n int64
+	for _, v := range counts.snapshot() {
+		n += v
+	}
+	return n
 }
 
 type result struct {
+	err      string // error type of a failed call
 	class    int
 	start    time.Time
 	end      time.Time
@@ -85,28 +130,50 @@ type result struct {
 // in-process simulator and returns its row. progress, if not nil, is
 // called about once a second.
 func Run(ctx context.Context, sc Scenario, mode string, progress func(Progress)) (Row, error) {
+	return RunWith(ctx, sc, mode, RunOptions{Progress: progress})
+}
+
+// RunWith is [Run] with hooks: a progress callback, extra guard options and
+// an optional client configuration in place of the simulator.
+func RunWith(ctx context.Context, sc Scenario, mode string, ro RunOptions) (Row, error) {
 	if err := sc.Validate(); err != nil {
 		return Row{}, err
 	}
-	sim, err := bedrocksim.New(bedrocksim.Options{
-		Window:  sc.Window,
-		Quotas:  map[string]bedrocksim.Quota{sc.Model: sc.Server},
-		Seed:    sc.Seed,
-		Latency: sc.Latency,
-	})
-	if err != nil {
-		return Row{}, err
+	progress := ro.Progress
+	var sim *bedrocksim.Server
+	var cfg aws.Config
+	if ro.Config != nil {
+		cfg = ro.Config.Copy()
+	} else {
+		var err error
+		sim, err = bedrocksim.New(bedrocksim.Options{
+			Window:  sc.Window,
+			Quotas:  map[string]bedrocksim.Quota{sc.Model: sc.Server},
+			Seed:    sc.Seed,
+			Latency: sc.Latency,
+		})
+		if err != nil {
+			return Row{}, err
+		}
+		srv := httptest.NewServer(sim)
+		defer srv.Close()
+		cfg = bedrocksim.Config(srv.URL)
 	}
-	srv := httptest.NewServer(sim)
-	defer srv.Close()
-
-	cfg := bedrocksim.Config(srv.URL)
+	counts := newThrottleCounter(ro.Observer)
+	guardOpts := append([]bedrockguard.Option{
+		bedrockguard.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))}, ro.GuardOptions...)
 	var guard *bedrockguard.Guard
+	var err error
 	switch mode {
 	case "sdk-standard":
 	case "sdk-adaptive":
 		cfg.RetryMode = aws.RetryModeAdaptive
-	case "guard", "guard-aimd":
+	case "unguarded":
+		_, err = bedrockguard.Install(&cfg, append(guardOpts, bedrockguard.ObserveOnly(), bedrockguard.WithObserver(counts))...)
+		if err != nil {
+			return Row{}, err
+		}
+	case "guard", "guard-aimd", "guarded":
 		q := bedrockguard.Quota{Window: sc.Window}
 		if sc.Told {
 			q.TokensPerMinute, q.RequestsPerMinute = sc.Server.TokensPerMinute, sc.Server.RequestsPerMinute
@@ -115,10 +182,10 @@ func Run(ctx context.Context, sc Scenario, mode string, progress func(Progress))
 		if mode == "guard-aimd" {
 			pc.Algorithm = pacing.AIMD
 		}
-		guard, err = bedrockguard.Install(&cfg,
+		guard, err = bedrockguard.Install(&cfg, append(guardOpts,
 			bedrockguard.WithQuota(sc.Model, q),
 			bedrockguard.WithPacing(pc),
-			bedrockguard.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+			bedrockguard.WithObserver(counts))...)
 		if err != nil {
 			return Row{}, err
 		}
@@ -128,11 +195,12 @@ func Run(ctx context.Context, sc Scenario, mode string, progress func(Progress))
 
 	prompts := makePrompts(sc)
 	start := time.Now()
-	if sc.DropFraction > 0 {
+	if sc.DropFraction > 0 && sim != nil {
 		sim.SetFaults(bedrocksim.Faults{QuotaDropFraction: sc.DropFraction, QuotaDropAt: start.Add(sc.DropAfter)})
 	}
 	deadline := start.Add(sc.Duration)
 	var calls, oks, fails atomic.Int64
+	var issued atomic.Int64
 	results := make([][]result, sc.Workers)
 	var wg sync.WaitGroup
 	for w := range sc.Workers {
@@ -140,6 +208,9 @@ func Run(ctx context.Context, sc Scenario, mode string, progress func(Progress))
 			client := bedrockruntime.NewFromConfig(cfg)
 			rng := rand.New(rand.NewPCG(uint64(sc.Seed), uint64(w)))
 			for time.Now().Before(deadline) && ctx.Err() == nil {
+				if sc.MaxCalls > 0 && issued.Add(1) > int64(sc.MaxCalls) {
+					return
+				}
 				class := pick(rng, sc.Classes)
 				maxTokens := sc.MaxTokens[rng.IntN(len(sc.MaxTokens))]
 				text := prompts[class][rng.IntN(len(prompts[class]))]
@@ -166,7 +237,8 @@ func Run(ctx context.Context, sc Scenario, mode string, progress func(Progress))
 				case <-stop:
 					return
 				case <-tick.C:
-					progress(Progress{sc.Name, mode, time.Since(start), calls.Load(), oks.Load(), fails.Load()})
+					progress(Progress{sc.Name, mode, time.Since(start), calls.Load(), oks.Load(), fails.Load(),
+						throttleTotal(sim, sc.Model, counts)})
 				}
 			}
 		}()
@@ -181,7 +253,23 @@ func Run(ctx context.Context, sc Scenario, mode string, progress func(Progress))
 	for _, rs := range results {
 		all = append(all, rs...)
 	}
-	row := summarize(sc, mode, start, all, sim.Stats())
+	var st bedrocksim.Stats
+	if sim != nil {
+		st = sim.Stats()
+	}
+	row := summarize(sc, mode, start, all, st)
+	if sim == nil {
+		row.Throttles = counts.snapshot()
+		row.Attempts = 0
+		row.ThrottlesPer1000 = 0
+		if n := int64(row.Calls); n > 0 {
+			var total int64
+			for _, v := range row.Throttles {
+				total += v
+			}
+			row.ThrottlesPer1000 = per1000(total, n)
+		}
+	}
 	if guard != nil {
 		if n := guard.Limiter().Outstanding(); n != 0 {
 			return row, fmt.Errorf("guard leaked %d reservations", n)
@@ -242,11 +330,13 @@ func call(ctx context.Context, client *bedrockruntime.Client, model, text string
 			r.ok = true
 			r.tokens = int64(aws.ToInt32(out.Usage.InputTokens) + aws.ToInt32(out.Usage.OutputTokens))
 		}
+		r.err = errorType(err)
 		return r
 	}
 	out, err := client.ConverseStream(ctx, &bedrockruntime.ConverseStreamInput{ModelId: aws.String(model), Messages: msgs, InferenceConfig: inf})
 	if err != nil {
 		r.end = time.Now()
+		r.err = errorType(err)
 		return r
 	}
 	es := out.GetStream()
@@ -256,12 +346,36 @@ func call(ctx context.Context, client *bedrockruntime.Client, model, text string
 			r.ok = true
 		}
 	}
-	if es.Err() != nil {
+	if err := es.Err(); err != nil {
 		r.ok = false
+		r.err = errorType(err)
+	} else if !r.ok {
+		r.err = "NoUsage"
 	}
 	es.Close()
 	r.end = time.Now()
 	return r
+}
+
+// errorType names a failed call's error by its class: the service's code,
+// or the class name when there is none. Never the message.
+func errorType(err error) string {
+	if err == nil {
+		return "NoUsage"
+	}
+	var se *middleware.StreamError
+	if errors.As(err, &se) {
+		if se.Class.Code != "" {
+			return se.Class.Code
+		}
+		return se.Class.Kind.String()
+	}
+	if c := classify.Classify(err); c.Code != "" {
+		return c.Code
+	} else if c.Kind != classify.Unknown {
+		return c.Kind.String()
+	}
+	return "other"
 }
 
 func summarize(sc Scenario, mode string, start time.Time, all []result, st bedrocksim.Stats) Row {
@@ -278,6 +392,10 @@ func summarize(sc Scenario, mode string, start time.Time, all []result, st bedro
 		issued[r.class]++
 		if !r.ok {
 			row.Failed++
+			if row.FailedBy == nil {
+				row.FailedBy = map[string]int{}
+			}
+			row.FailedBy[r.err]++
 			continue
 		}
 		row.OK++

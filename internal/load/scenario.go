@@ -40,6 +40,9 @@ type Scenario struct {
 	Model       string
 	Latency     bedrocksim.Latency
 	Seed        int64
+	// MaxCalls, if positive, stops the run once that many calls were
+	// issued, even before Duration (a cheap run against real Bedrock).
+	MaxCalls int
 }
 
 // DefaultModel is the model of the built-in scenarios (output burndown 1).
@@ -92,6 +95,12 @@ func Scenarios(window time.Duration, workers int, duration time.Duration) map[st
 		s.Server = bedrocksim.Quota{RequestsPerMinute: perSec(50), TokensPerMinute: perSec(10_000)}
 		s.DropFraction = 0.5
 		s.DropAfter = duration / 2
+	})
+	add("demo", func(s *Scenario) {
+		// A small quota that a burst of mixed calls, some of them streams,
+		// overruns many times over.
+		s.Server = bedrocksim.Quota{RequestsPerMinute: perSec(20), TokensPerMinute: perSec(4_000)}
+		s.StreamShare = 0.3
 	})
 	add("no-quota", func(s *Scenario) {
 		s.Server = bedrocksim.Quota{RequestsPerMinute: perSec(50), TokensPerMinute: perSec(10_000)}
