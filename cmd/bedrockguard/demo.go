@@ -256,9 +256,11 @@ func writeDemoTable(w io.Writer, sc load.Scenario, rows []load.Row, real bool) e
 		sort.Strings(parts)
 		fmt.Fprintf(w, "%s failures by error: %s\n", r.Mode, strings.Join(parts, ", "))
 	}
-	fmt.Fprintln(w, "failed to app: calls that returned an error to the application after the client's own retries.")
+	fmt.Fprintln(w, "failed to app: calls that returned an error to the application after the client's own retries;")
+	fmt.Fprintln(w, "  p50/p99: latency of successful calls, pacing waits included.")
 	if sc.Server.TokensPerMinute > 0 {
-		fmt.Fprintf(w, "goodput/TPM: tokens/s of successful calls after the first window, as a share of the quota's refill (%d tokens per %v).\n",
+		fmt.Fprintf(w, "goodput/TPM: tokens/s of successful calls after the first window, as a share of the quota's refill (%d tokens per %v);\n"+
+			"  short runs can exceed 100 because the bucket starts full.\n",
 			sc.Server.TokensPerMinute, sc.Window)
 	}
 	return nil
