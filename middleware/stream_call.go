@@ -4,8 +4,10 @@ import "time"
 
 // FirstChunk returns the time from the start of a streaming operation
 // (Started, so pacing waits and retries included) to its first content
-// event: the first contentBlockDelta of ConverseStream, the first chunk of
-// InvokeModelWithResponseStream. It is measured when the SDK's stream
+// event: the first contentBlockDelta of ConverseStream; for
+// InvokeModelWithResponseStream the first content_block_delta chunk of an
+// Anthropic model, the first chunk of other families. It is measured when
+// the SDK's stream
 // reader received the event, not when the application took it. ok is false
 // for other operations and for streams that ended before any content.
 func (c *Call) FirstChunk() (d time.Duration, ok bool) {

@@ -313,7 +313,6 @@ func (t *tap) event(typ string, payload []byte) {
 		}
 		t.haveUsage = true
 	case "chunk":
-		t.firstChunk()
 		var ch struct {
 			Bytes []byte `json:"bytes"`
 		}
@@ -321,18 +320,25 @@ func (t *tap) event(typ string, payload []byte) {
 			t.decodeErrs++
 			return
 		}
-		t.partial.contentBytes += len(ch.Bytes)
 		if u, ok := tokens.UsageFromInvocationMetrics(ch.Bytes); ok {
 			t.usage, t.haveUsage = u, true
-		} else if bytes.Contains(ch.Bytes, []byte(`"usage"`)) {
-			t.partial.anthropic(ch.Bytes)
 		}
+		if t.c.Estimate.Family == tokens.Anthropic {
+			if t.partial.anthropic(ch.Bytes) {
+				t.firstChunk()
+			}
+			return
+		}
+		t.firstChunk()
+		t.partial.contentBytes += len(ch.Bytes)
 	}
 }
 
-// anthropic reads the running counts of Anthropic's message_start and
-// message_delta events.
-func (p *partialUsage) anthropic(chunk []byte) {
+// anthropic reads one of Anthropic's Messages-API stream events: the input
+// count of message_start, the running output count of message_delta, the
+// text of content_block_delta. It reports whether the event carried
+// content.
+func (p *partialUsage) anthropic(chunk []byte) bool {
 	var ev struct {
 		Type    string `json:"type"`
 		Message struct {
@@ -343,16 +349,26 @@ func (p *partialUsage) anthropic(chunk []byte) {
 		Usage struct {
 			OutputTokens int64 `json:"output_tokens"`
 		} `json:"usage"`
+		Delta struct {
+			Text        string `json:"text"`
+			PartialJSON string `json:"partial_json"`
+			Thinking    string `json:"thinking"`
+		} `json:"delta"`
 	}
 	if json.Unmarshal(chunk, &ev) != nil {
-		return
+		p.contentBytes += len(chunk) // unknown shape: count it all
+		return true
 	}
 	switch ev.Type {
 	case "message_start":
 		p.inputTokens = ev.Message.Usage.InputTokens
 	case "message_delta":
 		p.outputTokens = max(p.outputTokens, ev.Usage.OutputTokens)
+	case "content_block_delta":
+		p.contentBytes += len(ev.Delta.Text) + len(ev.Delta.PartialJSON) + len(ev.Delta.Thinking)
+		return true
 	}
+	return false
 }
 
 // firstChunk records the time to the first content event. Called with t.mu
