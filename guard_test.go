@@ -167,8 +167,8 @@ func TestThrottleIsRetriedAndLowersTheRate(t *testing.T) {
 	if obs.lowered != 1 {
 		t.Fatalf("rate lowered %d times, want once (the second throttle falls in the cooldown)", obs.lowered)
 	}
-	if r := g.State(ctx, "us-east-1", haiku).TokenRate(); r < 700_000 || r > 710_000 {
-		t.Fatalf("token rate %v, want 0.7 x the configured quota", r)
+	if r := g.State(ctx, "us-east-1", haiku).TokenRate(); r < 600_000 || r > 610_000 {
+		t.Fatalf("token rate %v, want 0.6 x the configured quota", r)
 	}
 	assertNoLeak(t, g)
 }

@@ -49,11 +49,11 @@ type Config struct {
 	Clock Clock
 	// Algorithm is the recovery curve after a throttle (default CUBIC).
 	Algorithm Algorithm
-	// Beta is the multiplicative decrease on a throttle (default 0.7).
+	// Beta is the multiplicative decrease on a throttle (default 0.6).
 	Beta float64
 	// CubicC is the CUBIC scale in windows: with the defaults the rate is
-	// back at its pre-throttle value about 2 windows after a decrease
-	// (default 0.0375).
+	// back at its pre-throttle value about 3 windows after a decrease
+	// (default 0.015).
 	CubicC float64
 	// AIMDIncrease is the AIMD additive increase per window, as a fraction
 	// of the quota (default 0.1).
@@ -90,8 +90,8 @@ func (c *Config) setDefaults() error {
 			*v = d
 		}
 	}
-	def(&c.Beta, 0.7)
-	def(&c.CubicC, 0.0375)
+	def(&c.Beta, 0.6)
+	def(&c.CubicC, 0.015)
 	def(&c.AIMDIncrease, 0.1)
 	def(&c.Cooldown, 0.1)
 	def(&c.InitialFill, 1)
