@@ -11,8 +11,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/bedrockguard/bedrockguard/otelbridge"
 )
 
 // jaegerConfig is the configuration of the Jaeger v2 binary (an
@@ -223,15 +221,15 @@ func inspect(tr jTrace) (throttledTrace, bool) {
 		if s.parent() != "" {
 			continue
 		}
-		op, _ := tag(s.Tags, string(otelbridge.KeyOperationName))
-		model, _ := tag(s.Tags, string(otelbridge.KeyRequestModel))
+		op, _ := tag(s.Tags, keyOperationName)
+		model, _ := tag(s.Tags, keyRequestModel)
 		if op == "" || s.OperationName != op+" "+model {
 			continue
 		}
 		if kind, _ := tag(s.Tags, "span.kind"); kind != "client" {
 			continue
 		}
-		if p, _ := tag(s.Tags, string(otelbridge.KeyProviderName)); p != otelbridge.ProviderBedrock {
+		if p, _ := tag(s.Tags, keyProviderName); p != providerBedrock {
 			continue
 		}
 		tt := throttledTrace{trace: tr, op: s}
@@ -240,16 +238,16 @@ func inspect(tr jTrace) (throttledTrace, bool) {
 				continue
 			}
 			switch c.OperationName {
-			case otelbridge.SpanPacingWait:
+			case spanPacingWait:
 				tt.pacing = append(tt.pacing, c)
-			case otelbridge.SpanAttempt:
+			case spanAttempt:
 				tt.attempts = append(tt.attempts, c)
 			}
 		}
 		for _, l := range s.Logs {
-			if l.event() == otelbridge.EventThrottle {
+			if l.event() == eventThrottle {
 				tt.throttles = append(tt.throttles, l)
-				if v, _ := tag(l.Fields, string(otelbridge.KeyRateLowered)); v == "true" {
+				if v, _ := tag(l.Fields, keyRateLowered); v == "true" {
 					tt.rateLowers++
 				}
 			}

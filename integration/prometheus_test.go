@@ -128,10 +128,11 @@ scrape_configs:
 	return p
 }
 
-// promSeries is one series of a query result, with its values (an instant
-// vector has one).
+// promSeries is one series of a query result, with its samples (an
+// instant vector has one).
 type promSeries struct {
 	Metric map[string]string
+	Times  []time.Time
 	Values []float64
 }
 
@@ -146,17 +147,25 @@ func (s promSeries) finite() bool {
 	return false
 }
 
-// query runs an instant query (end zero) or a range query from start to
-// end by step 1s, and returns the series of the result.
-func (p *prometheus) query(ctx context.Context, expr string, start, end time.Time) ([]promSeries, error) {
-	q := url.Values{"query": {expr}}
-	path := "/api/v1/query"
-	if !end.IsZero() {
-		path = "/api/v1/query_range"
-		q.Set("start", strconv.FormatInt(start.Unix(), 10))
-		q.Set("end", strconv.FormatInt(end.Unix()+1, 10))
-		q.Set("step", "1")
-	}
+// query runs an instant query at the given time.
+func (p *prometheus) query(ctx context.Context, expr string, at time.Time) ([]promSeries, error) {
+	q := url.Values{"query": {expr}, "time": {unixTime(at)}}
+	return p.get(ctx, "/api/v1/query", q)
+}
+
+// queryRange runs a range query from start to end by step 1s.
+func (p *prometheus) queryRange(ctx context.Context, expr string, start, end time.Time) ([]promSeries, error) {
+	q := url.Values{"query": {expr}, "start": {unixTime(start)}, "end": {unixTime(end)}, "step": {"1"}}
+	return p.get(ctx, "/api/v1/query_range", q)
+}
+
+func unixTime(t time.Time) string {
+	return strconv.FormatFloat(float64(t.UnixMilli())/1000, 'f', 3, 64)
+}
+
+// get runs a query API call and returns the series of its result.
+func (p *prometheus) get(ctx context.Context, path string, q url.Values) ([]promSeries, error) {
+	expr := q.Get("query")
 	body, err := httpGet(ctx, p.URL+path+"?"+q.Encode())
 	if err != nil {
 		return nil, err
@@ -190,16 +199,31 @@ func (p *prometheus) query(ctx context.Context, expr string, start, end time.Tim
 			if len(pv) != 2 {
 				continue
 			}
+			ts, _ := pv[0].(float64)
 			str, _ := pv[1].(string)
 			v, err := strconv.ParseFloat(str, 64)
 			if err != nil {
 				return nil, fmt.Errorf("%s %q: value %v: %w", path, expr, pv[1], err)
 			}
+			s.Times = append(s.Times, time.UnixMilli(int64(ts*1000)))
 			s.Values = append(s.Values, v)
 		}
 		out = append(out, s)
 	}
 	return out, nil
+}
+
+// firstSample returns the time of the earliest sample in res, or zero.
+func firstSample(res []promSeries) time.Time {
+	var first time.Time
+	for _, s := range res {
+		for _, ts := range s.Times {
+			if first.IsZero() || ts.Before(first) {
+				first = ts
+			}
+		}
+	}
+	return first
 }
 
 // metricNames returns the names of every series Prometheus holds.
