@@ -47,8 +47,9 @@ type Config struct {
 	// ObserveOnly classifies and reports without pacing: no waiting, no
 	// reservations, no rate adaptation.
 	ObserveOnly bool
-	// StreamIdleTimeout releases the reservation of a stream that is
-	// neither read nor closed for this long (default 5 minutes).
+	// StreamIdleTimeout ends the accounting of a stream that is neither
+	// read nor closed for this long (default 5 minutes): its reservation
+	// is settled with what was seen. The stream itself is left alone.
 	StreamIdleTimeout time.Duration
 	// DisableStreamPeek turns off the stream peek: by default the stream
 	// tap reads a stream's first frame before the stack returns, and an

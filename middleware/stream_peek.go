@@ -2,13 +2,10 @@ package middleware
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"io"
 
-	"github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/schemas"
@@ -68,11 +65,11 @@ func peek(c *Call, resp *smithyhttp.Response) (io.ReadCloser, error) {
 // firstFrameException returns a *FirstFrameError when frame is an
 // exception, nil otherwise.
 func firstFrameException(c *Call, resp *smithyhttp.Response, frame []byte) error {
-	msg, err := eventstream.NewDecoder().Decode(bytes.NewReader(frame), nil)
-	if err != nil || header(&msg, ":message-type") != "exception" {
+	f, ok := parseFrame(frame)
+	if !ok || string(f.messageType) != "exception" {
 		return nil
 	}
-	code := header(&msg, ":exception-type")
+	code := string(f.exceptionType)
 	sdkErr := sdkException(c.Operation, frame)
 	reqID := resp.Header.Get("X-Amzn-RequestId")
 	return &FirstFrameError{
@@ -151,14 +148,6 @@ func (e *FirstFrameError) HTTPStatusCode() int {
 		return 400
 	}
 	return e.Status
-}
-
-// prelude checks the prelude at the front of b (at least preludeLen bytes)
-// and returns the frame's total length.
-func prelude(b []byte) (int, bool) {
-	total := int(binary.BigEndian.Uint32(b))
-	ok := total >= preludeLen+4 && total <= maxFrame && crc32.ChecksumIEEE(b[:8]) == binary.BigEndian.Uint32(b[8:preludeLen])
-	return total, ok
 }
 
 // replay returns buf, then err if set, then reads body.

@@ -3,13 +3,13 @@ package middleware
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream"
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/bedrockguard/bedrockguard/classify"
@@ -50,14 +50,6 @@ func (m tapMiddleware) HandleDeserialize(ctx context.Context, in middleware.Dese
 	return out, md, err
 }
 
-// maxFrame bounds the bytes the tap buffers for one frame: the event-stream
-// limit of 16 MiB, which the SDK enforces too.
-const maxFrame = 16 << 20
-
-// preludeLen is the length of a frame's prelude: total length, headers
-// length, prelude CRC.
-const preludeLen = 12
-
 // tap passes a stream's bytes through unchanged and decodes its event
 // frames on the side: usage from the metadata event or the last chunk's
 // invocation metrics, content seen so far, and exception frames. It never
@@ -72,10 +64,8 @@ type tap struct {
 	a    *attempt
 
 	mu         sync.Mutex
-	dec        *eventstream.Decoder
-	rd         bytes.Reader
-	payload    []byte
 	buf        []byte
+	chunk      []byte // decoded chunk bytes, reused
 	lost       bool
 	events     int
 	usage      tokens.Usage
@@ -103,7 +93,7 @@ type partialUsage struct {
 }
 
 func newTap(ctx context.Context, e *Engine, c *Call, a *attempt, body io.ReadCloser) *tap {
-	t := &tap{body: body, ctx: context.WithoutCancel(ctx), e: e, c: c, a: a, dec: eventstream.NewDecoder()}
+	t := &tap{body: body, ctx: context.WithoutCancel(ctx), e: e, c: c, a: a}
 	t.mu.Lock()
 	t.lastRead = e.cfg.Clock.Now()
 	t.armIdle(e.cfg.StreamIdleTimeout)
@@ -233,65 +223,32 @@ func (t *tap) frames(b []byte) []byte {
 
 // frame handles one complete frame. Called with t.mu held.
 func (t *tap) frame(b []byte) {
-	t.rd.Reset(b)
-	msg, err := t.dec.Decode(&t.rd, t.payload[:0])
-	if err != nil {
+	f, ok := parseFrame(b)
+	if !ok {
 		// A bad CRC: the SDK stops at this frame with an error, so
 		// nothing after it reaches the application.
 		t.decodeErrs++
 		t.lost = true
 		return
 	}
-	if cap(msg.Payload) <= 64<<10 {
-		t.payload = msg.Payload[:0]
-	}
-	switch header(&msg, ":message-type") {
+	switch string(f.messageType) {
 	case "exception":
 		if t.exception == nil {
-			t.exceptCode = header(&msg, ":exception-type")
+			t.exceptCode = string(f.exceptionType)
 			t.exception = sdkException(t.c.Operation, b)
 		}
 	case "event":
 		t.events++
-		t.event(header(&msg, ":event-type"), msg.Payload)
+		t.event(f.eventType, f.payload)
 	}
-}
-
-func header(msg *eventstream.Message, name string) string {
-	if v := msg.Headers.Get(name); v != nil {
-		return v.String()
-	}
-	return ""
 }
 
 // event reads one event's payload. Called with t.mu held.
-func (t *tap) event(typ string, payload []byte) {
-	switch typ {
+func (t *tap) event(typ, payload []byte) {
+	switch string(typ) {
 	case "contentBlockDelta":
 		t.firstChunk()
-		var ev struct {
-			Delta struct {
-				Text    string `json:"text"`
-				ToolUse *struct {
-					Input string `json:"input"`
-				} `json:"toolUse"`
-				ReasoningContent *struct {
-					Text string `json:"text"`
-				} `json:"reasoningContent"`
-			} `json:"delta"`
-		}
-		if json.Unmarshal(payload, &ev) != nil {
-			t.decodeErrs++
-			return
-		}
-		n := len(ev.Delta.Text)
-		if ev.Delta.ToolUse != nil {
-			n += len(ev.Delta.ToolUse.Input)
-		}
-		if ev.Delta.ReasoningContent != nil {
-			n += len(ev.Delta.ReasoningContent.Text)
-		}
-		t.partial.contentBytes += n
+		t.partial.contentBytes += textBytes(payload)
 	case "metadata":
 		var ev struct {
 			Usage *struct {
@@ -313,25 +270,45 @@ func (t *tap) event(typ string, payload []byte) {
 		}
 		t.haveUsage = true
 	case "chunk":
-		var ch struct {
-			Bytes []byte `json:"bytes"`
-		}
-		if json.Unmarshal(payload, &ch) != nil {
+		chunk, ok := t.chunkBytes(payload)
+		if !ok {
 			t.decodeErrs++
 			return
 		}
-		if u, ok := tokens.UsageFromInvocationMetrics(ch.Bytes); ok {
+		if u, ok := tokens.UsageFromInvocationMetrics(chunk); ok {
 			t.usage, t.haveUsage = u, true
 		}
 		if t.c.Estimate.Family == tokens.Anthropic {
-			if t.partial.anthropic(ch.Bytes) {
+			if t.partial.anthropic(chunk) {
 				t.firstChunk()
 			}
 			return
 		}
 		t.firstChunk()
-		t.partial.contentBytes += len(ch.Bytes)
+		t.partial.contentBytes += textBytes(chunk)
 	}
+}
+
+// chunkBytes decodes a chunk event's {"bytes": base64} into t.chunk.
+// Called with t.mu held.
+func (t *tap) chunkBytes(payload []byte) ([]byte, bool) {
+	b64, ok := stringValue(payload, "bytes")
+	if ok {
+		if n := base64.StdEncoding.DecodedLen(len(b64)); cap(t.chunk) < n {
+			t.chunk = make([]byte, n)
+		}
+		n, err := base64.StdEncoding.Decode(t.chunk[:cap(t.chunk)], b64)
+		if err == nil {
+			return t.chunk[:n], true
+		}
+	}
+	var ch struct { // escaped or unusual JSON: the slow way
+		Bytes []byte `json:"bytes"`
+	}
+	if json.Unmarshal(payload, &ch) != nil {
+		return nil, false
+	}
+	return ch.Bytes, true
 }
 
 // anthropic reads one of Anthropic's Messages-API stream events: the input
@@ -339,6 +316,13 @@ func (t *tap) event(typ string, payload []byte) {
 // text of content_block_delta. It reports whether the event carried
 // content.
 func (p *partialUsage) anthropic(chunk []byte) bool {
+	if !bytes.Contains(chunk, []byte(`"usage"`)) {
+		if bytes.Contains(chunk, []byte(`"content_block_delta"`)) {
+			p.contentBytes += textBytes(chunk)
+			return true
+		}
+		return false
+	}
 	var ev struct {
 		Type    string `json:"type"`
 		Message struct {
@@ -349,24 +333,14 @@ func (p *partialUsage) anthropic(chunk []byte) bool {
 		Usage struct {
 			OutputTokens int64 `json:"output_tokens"`
 		} `json:"usage"`
-		Delta struct {
-			Text        string `json:"text"`
-			PartialJSON string `json:"partial_json"`
-			Thinking    string `json:"thinking"`
-		} `json:"delta"`
 	}
-	if json.Unmarshal(chunk, &ev) != nil {
-		p.contentBytes += len(chunk) // unknown shape: count it all
-		return true
-	}
-	switch ev.Type {
-	case "message_start":
-		p.inputTokens = ev.Message.Usage.InputTokens
-	case "message_delta":
-		p.outputTokens = max(p.outputTokens, ev.Usage.OutputTokens)
-	case "content_block_delta":
-		p.contentBytes += len(ev.Delta.Text) + len(ev.Delta.PartialJSON) + len(ev.Delta.Thinking)
-		return true
+	if json.Unmarshal(chunk, &ev) == nil {
+		switch ev.Type {
+		case "message_start":
+			p.inputTokens = ev.Message.Usage.InputTokens
+		case "message_delta":
+			p.outputTokens = max(p.outputTokens, ev.Usage.OutputTokens)
+		}
 	}
 	return false
 }
