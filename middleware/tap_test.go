@@ -261,3 +261,37 @@ func BenchmarkPeek(b *testing.B) {
 		})
 	}
 }
+
+// parseFrame accepts exactly the frames the SDK's decoder accepts, and
+// reads the same headers and payload.
+func FuzzParseFrame(f *testing.F) {
+	f.Add(encodeFrame(f, "event", "contentBlockDelta", `{"delta":{"text":"hi"}}`))
+	f.Add(encodeFrame(f, "exception", "throttlingException", `{"message":"x"}`))
+	f.Add([]byte{0, 0, 0, 16, 0, 0, 0, 0, 5, 1, 2, 3, 0, 0, 0, 0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		fv, ok := parseFrame(b)
+		r := bytes.NewReader(b)
+		msg, err := eventstream.NewDecoder().Decode(r, nil)
+		sdkOK := err == nil && r.Len() == 0
+		if ok != sdkOK {
+			t.Fatalf("parseFrame ok=%v, SDK decoder ok=%v (%v)", ok, sdkOK, err)
+		}
+		if !ok {
+			return
+		}
+		get := func(name string) string {
+			if v := msg.Headers.Get(name); v != nil {
+				if s, isStr := v.(eventstream.StringValue); isStr {
+					return string(s)
+				}
+			}
+			return ""
+		}
+		if string(fv.messageType) != get(":message-type") || string(fv.eventType) != get(":event-type") ||
+			string(fv.exceptionType) != get(":exception-type") || !bytes.Equal(fv.payload, msg.Payload) {
+			t.Fatalf("parseFrame %+v, SDK %+v", fv, msg)
+		}
+		_ = textBytes(fv.payload)
+		_, _ = stringValue(fv.payload, "bytes")
+	})
+}
