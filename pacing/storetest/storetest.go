@@ -1,0 +1,484 @@
+// Package storetest is a conformance suite for implementations of
+// [pacing.Store]: the same step tables run against [pacing.MemoryStore] (in
+// package pacing's own tests) and against any other Store, such as the Redis
+// store in pacing/redisstore, so that every implementation applies exactly
+// the same bucket arithmetic.
+//
+// The suite drives time through a fake clock that it passes to the store's
+// constructor; a store that normally reads another clock (Redis TIME) must
+// offer a way to read this one instead for the suite. All clock steps are
+// whole microseconds, the resolution of Redis TIME.
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bedrockguard/bedrockguard/pacing"
+)
+
+// NewStoreFunc returns a new, empty store that reads the time from now. Each
+// call must return a store that shares no keys with the stores returned
+// before (for a shared server: a fresh key prefix).
+type NewStoreFunc func(now func() time.Time) pacing.Store
+
+// Clock is the settable fake clock the suite passes to stores. It is safe
+// for concurrent use.
+type Clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// NewClock returns a Clock set to a fixed instant.
+func NewClock() *Clock {
+	return &Clock{t: time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)}
+}
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// Add moves the clock forward by d.
+func (c *Clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// Near reports whether a and b are equal up to a relative error of 1e-9
+// (absolute below 1). Stores may compute exp and cube roots with different
+// libraries, and compilers may fuse multiply-adds, so results can differ in
+// the last bits; infinities must match exactly.
+func Near(a, b float64) bool {
+	if math.IsInf(a, 0) || math.IsInf(b, 0) {
+		return a == b
+	}
+	return math.Abs(a-b) <= 1e-9*math.Max(1, math.Abs(b))
+}
+
+// NearWait reports whether two waits are equal up to the same relative
+// error, and at least one microsecond.
+func NearWait(a, b time.Duration) bool {
+	d := a - b
+	if d < 0 {
+		d = -d
+	}
+	return float64(d) <= math.Max(float64(time.Microsecond), 1e-9*float64(b))
+}
+
+// KeyConfig returns the store configuration of lim under a Limiter built
+// from cfg, the way the Limiter passes it to its Store.
+func KeyConfig(t testing.TB, cfg pacing.Config, lim pacing.Limits) pacing.KeyConfig {
+	t.Helper()
+	l, err := pacing.NewLimiter(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l.KeyConfig(lim)
+}
+
+// Run runs the conformance suite against the stores returned by newStore.
+func Run(t *testing.T, newStore NewStoreFunc) {
+	t.Run("Steps", func(t *testing.T) { testSteps(t, newStore) })
+	t.Run("OversizeAdmittedWhenFull", func(t *testing.T) { testOversize(t, newStore) })
+	t.Run("AdaptiveRecovery", func(t *testing.T) { testAdaptiveRecovery(t, newStore) })
+	t.Run("Cooldown", func(t *testing.T) { testCooldown(t, newStore) })
+	t.Run("FastConvergence", func(t *testing.T) { testFastConvergence(t, newStore) })
+	t.Run("MinRate", func(t *testing.T) { testMinRate(t, newStore) })
+	t.Run("MaxWait", func(t *testing.T) { testMaxWait(t, newStore) })
+	t.Run("NoQuota", func(t *testing.T) { testNoQuota(t, newStore) })
+	t.Run("InitialFill", func(t *testing.T) { testInitialFill(t, newStore) })
+	t.Run("KeysAreIndependent", func(t *testing.T) { testKeys(t, newStore) })
+	t.Run("RandomAgainstMemoryStore", func(t *testing.T) { testRandom(t, newStore) })
+}
+
+// harness wraps a store under test with failing helpers.
+type harness struct {
+	t   *testing.T
+	s   pacing.Store
+	clk *Clock
+	ctx context.Context
+}
+
+func newHarness(t *testing.T, newStore NewStoreFunc) *harness {
+	clk := NewClock()
+	return &harness{t: t, s: newStore(clk.Now), clk: clk, ctx: context.Background()}
+}
+
+func (h *harness) reserve(key string, kc pacing.KeyConfig, amt pacing.Amount) pacing.ReserveResult {
+	h.t.Helper()
+	res, err := h.s.Reserve(h.ctx, key, kc, amt)
+	if err != nil {
+		h.t.Fatalf("Reserve: %v", err)
+	}
+	return res
+}
+
+func (h *harness) ret(key string, kc pacing.KeyConfig, amt pacing.Amount) {
+	h.t.Helper()
+	if err := h.s.Return(h.ctx, key, kc, amt); err != nil {
+		h.t.Fatalf("Return: %v", err)
+	}
+}
+
+func (h *harness) throttled(key string, kc pacing.KeyConfig, a pacing.Axis) bool {
+	h.t.Helper()
+	lowered, err := h.s.Throttled(h.ctx, key, kc, a)
+	if err != nil {
+		h.t.Fatalf("Throttled: %v", err)
+	}
+	return lowered
+}
+
+func (h *harness) state(key string, kc pacing.KeyConfig) pacing.KeyState {
+	h.t.Helper()
+	ks, err := h.s.State(h.ctx, key, kc)
+	if err != nil {
+		h.t.Fatalf("State: %v", err)
+	}
+	return ks
+}
+
+func testSteps(t *testing.T, newStore NewStoreFunc) {
+	h := newHarness(t, newStore)
+	kc := KeyConfig(t, pacing.Config{InitialFill: 1}, pacing.Limits{RequestsPerWindow: 10, TokensPerWindow: 600, Window: time.Minute})
+	steps := []struct {
+		name    string
+		advance time.Duration
+		op      string // reserve, return
+		amt     pacing.Amount
+		ok      bool
+		wait    time.Duration
+		level   float64 // tokens level after the step
+	}{
+		{"full bucket admits a window's worth", 0, "reserve", pacing.Amount{Requests: 1, Tokens: 600}, true, 0, 0},
+		{"empty bucket: wait for refill at 10 tokens/s", 0, "reserve", pacing.Amount{Requests: 1, Tokens: 10}, false, time.Second, 0},
+		{"one second later it fits", time.Second, "reserve", pacing.Amount{Requests: 1, Tokens: 10}, true, 0, 0},
+		{"refund of an over-reservation", 0, "return", pacing.Amount{Tokens: 250}, false, 0, 250},
+		{"refill is capped at capacity", 10 * time.Minute, "reserve", pacing.Amount{Requests: 1}, true, 0, 600},
+		{"requests axis: 10 per minute, one taken above, 9 left", 0, "reserve", pacing.Amount{Requests: 9}, true, 0, 600},
+		{"requests exhausted: 6 s per request", 0, "reserve", pacing.Amount{Requests: 1}, false, 6 * time.Second, 600},
+		{"settlement above the reservation leaves debt", 0, "return", pacing.Amount{Tokens: -900}, false, 0, -300},
+		{"debt delays admission", 0, "reserve", pacing.Amount{Tokens: 60}, false, 36 * time.Second, -300},
+		{"a refund larger than capacity is capped", 0, "return", pacing.Amount{Requests: 50, Tokens: 5000}, false, 0, 600},
+		{"partial refill after 1.5 s from empty", 0, "reserve", pacing.Amount{Tokens: 600}, true, 0, 0},
+		{"1.5 s later: 15 tokens", 1500 * time.Millisecond, "reserve", pacing.Amount{Tokens: 20}, false, 500 * time.Millisecond, 15},
+	}
+	for _, st := range steps {
+		h.clk.Add(st.advance)
+		switch st.op {
+		case "reserve":
+			res := h.reserve("k", kc, st.amt)
+			if res.OK != st.ok || !NearWait(res.Wait, st.wait) {
+				t.Fatalf("%s: got ok=%v wait=%v, want ok=%v wait=%v", st.name, res.OK, res.Wait, st.ok, st.wait)
+			}
+		case "return":
+			h.ret("k", kc, st.amt)
+		}
+		if ks := h.state("k", kc); !Near(ks.Level[pacing.Tokens], st.level) {
+			t.Fatalf("%s: token level %v, want %v", st.name, ks.Level[pacing.Tokens], st.level)
+		}
+	}
+}
+
+func testOversize(t *testing.T, newStore NewStoreFunc) {
+	h := newHarness(t, newStore)
+	kc := KeyConfig(t, pacing.Config{InitialFill: 1}, pacing.Limits{TokensPerWindow: 600, Window: time.Minute})
+	// After a throttle the capacity is 360: a 500-token request must still
+	// be admitted once the bucket is full, not wait forever.
+	h.throttled("k", kc, pacing.Tokens)
+	if res := h.reserve("k", kc, pacing.Amount{Tokens: 500}); res.OK || !NearWait(res.Wait, time.Minute) {
+		t.Fatalf("got %+v, want a one-window wait for a full bucket", res)
+	}
+	h.clk.Add(time.Minute)
+	if res := h.reserve("k", kc, pacing.Amount{Tokens: 500}); !res.OK {
+		t.Fatalf("full bucket did not admit an oversize request: %+v", res)
+	}
+}
+
+func testAdaptiveRecovery(t *testing.T, newStore NewStoreFunc) {
+	for _, alg := range []pacing.Algorithm{pacing.CUBIC, pacing.AIMD} {
+		t.Run(alg.String(), func(t *testing.T) {
+			h := newHarness(t, newStore)
+			kc := KeyConfig(t, pacing.Config{Algorithm: alg}, pacing.Limits{TokensPerWindow: 1000, Window: time.Minute})
+			rate := func() float64 { return h.state("k", kc).TokenRate() }
+			if r := rate(); r != 1000 {
+				t.Fatalf("initial rate %v, want the quota", r)
+			}
+			if !h.throttled("k", kc, pacing.Tokens) {
+				t.Fatal("first throttle did not lower the rate")
+			}
+			if r := rate(); !Near(r, 600) {
+				t.Fatalf("rate after throttle %v, want 600", r)
+			}
+			h.clk.Add(time.Second) // inside the cooldown (6 s)
+			if h.throttled("k", kc, pacing.Tokens) {
+				t.Fatal("a throttle inside the cooldown lowered the rate again")
+			}
+			h.clk.Add(30*time.Second - time.Second)
+			half := rate()
+			h.clk.Add(30 * time.Second)
+			at1 := rate()
+			h.clk.Add(3 * time.Minute)
+			at4 := rate() // 4 windows after the decrease
+			switch alg {
+			case pacing.CUBIC:
+				// W(t) = 1000 (1 + 0.015 (t-K)^3), K = cbrt(0.4/0.015).
+				k := math.Cbrt(0.4 / 0.015)
+				w := func(t float64) float64 { return 1000 * (1 + 0.015*(t-k)*(t-k)*(t-k)) }
+				if !Near(half, w(0.5)) || !Near(at1, w(1)) || at4 != 1000 {
+					t.Fatalf("cubic: rate after 0.5, 1, 4 windows %v, %v, %v; want %v, %v, 1000", half, at1, at4, w(0.5), w(1))
+				}
+			case pacing.AIMD:
+				if !Near(half, 650) || !Near(at1, 700) || !Near(at4, 1000) {
+					t.Fatalf("aimd: rate after 0.5, 1, 4 windows %v, %v, %v; want 650, 700, 1000", half, at1, at4)
+				}
+			}
+		})
+	}
+}
+
+func testCooldown(t *testing.T, newStore NewStoreFunc) {
+	h := newHarness(t, newStore)
+	kc := KeyConfig(t, pacing.Config{}, pacing.Limits{RequestsPerWindow: 100, TokensPerWindow: 1000, Window: time.Minute})
+	if !h.throttled("k", kc, pacing.Requests) {
+		t.Fatal("first throttle did not lower the rate")
+	}
+	h.clk.Add(kc.Requests.Cooldown - time.Millisecond)
+	if h.throttled("k", kc, pacing.Requests) {
+		t.Fatal("a throttle 1 ms before the end of the cooldown lowered the rate")
+	}
+	// A throttle inside the cooldown still empties the bucket.
+	if ks := h.state("k", kc); ks.Level[pacing.Requests] > 0 {
+		t.Fatalf("requests level %v after a throttle, want <= 0", ks.Level[pacing.Requests])
+	}
+	h.clk.Add(time.Millisecond)
+	if !h.throttled("k", kc, pacing.Requests) {
+		t.Fatal("a throttle at the end of the cooldown did not lower the rate")
+	}
+	// The other axis is untouched.
+	if ks := h.state("k", kc); ks.TokenRate() != 1000 || !Near(ks.Level[pacing.Tokens], 1000) {
+		t.Fatalf("tokens axis changed by requests throttles: %+v", ks)
+	}
+}
+
+func testFastConvergence(t *testing.T, newStore NewStoreFunc) {
+	h := newHarness(t, newStore)
+	kc := KeyConfig(t, pacing.Config{}, pacing.Limits{TokensPerWindow: 1000, Window: time.Minute})
+	h.throttled("k", kc, pacing.Tokens)
+	h.clk.Add(30 * time.Second)
+	cur := h.state("k", kc).TokenRate() // still below the 1000 that throttled
+	if !h.throttled("k", kc, pacing.Tokens) {
+		t.Fatal("second throttle did not lower the rate")
+	}
+	if r := h.state("k", kc).TokenRate(); !Near(r, 0.6*cur) {
+		t.Fatalf("rate after the second throttle %v, want 0.6 x %v", r, cur)
+	}
+	// The curve's plateau is at Wmax = cur (1+Beta)/2, reached K windows
+	// after the decrease, K = cbrt((1 - 0.6/0.8)/C).
+	k := math.Cbrt(0.25 / 0.015)
+	h.clk.Add(time.Duration(k * float64(time.Minute)).Round(time.Microsecond))
+	if r := h.state("k", kc).TokenRate(); math.Abs(r-0.8*cur) > 1e-6*cur {
+		t.Fatalf("plateau %v, want 0.8 x %v", r, cur)
+	}
+}
+
+func testMinRate(t *testing.T, newStore NewStoreFunc) {
+	h := newHarness(t, newStore)
+	kc := KeyConfig(t, pacing.Config{InitialFill: 1}, pacing.Limits{TokensPerWindow: 10, Window: time.Minute})
+	for range 10 {
+		h.throttled("k", kc, pacing.Tokens)
+		h.clk.Add(kc.Tokens.Cooldown)
+	}
+	h.throttled("k", kc, pacing.Tokens)
+	if r := h.state("k", kc).TokenRate(); !Near(r, 1) {
+		t.Fatalf("rate after repeated throttles %v, want the floor of 1 per window", r)
+	}
+	// At one unit per window a request for 5 needs a full bucket (1 unit):
+	// one window from empty.
+	if res := h.reserve("k", kc, pacing.Amount{Tokens: 5}); res.OK || !NearWait(res.Wait, time.Minute) {
+		t.Fatalf("got %+v, want a wait of one window", res)
+	}
+}
+
+func testMaxWait(t *testing.T, newStore NewStoreFunc) {
+	h := newHarness(t, newStore)
+	kc := KeyConfig(t, pacing.Config{}, pacing.Limits{TokensPerWindow: 600, Window: time.Minute})
+	h.ret("k", kc, pacing.Amount{Tokens: -1e12})
+	if res := h.reserve("k", kc, pacing.Amount{Tokens: 1}); res.OK || res.Wait != 24*time.Hour {
+		t.Fatalf("got %+v, want the 24h cap", res)
+	}
+}
+
+func testNoQuota(t *testing.T, newStore NewStoreFunc) {
+	h := newHarness(t, newStore)
+	kc := KeyConfig(t, pacing.Config{}, pacing.Limits{Window: time.Minute})
+	for range 100 {
+		if res := h.reserve("k", kc, pacing.Amount{Requests: 1, Tokens: 1000}); !res.OK {
+			t.Fatal("an unknown quota must not be paced before a throttle")
+		}
+		h.clk.Add(600 * time.Millisecond)
+	}
+	if ks := h.state("k", kc); ks.Limited != [2]bool{} || !math.IsInf(ks.TokenRate(), 1) || !math.IsInf(ks.RequestRate(), 1) {
+		t.Fatalf("state before any throttle %+v, want unlimited with infinite rates", ks)
+	}
+	// About 100k tokens per minute were admitted; a throttle sets the rate
+	// to beta times that.
+	if !h.throttled("k", kc, pacing.Tokens) {
+		t.Fatal("the first throttle must lower the rate")
+	}
+	ks := h.state("k", kc)
+	if !ks.Limited[pacing.Tokens] || ks.Limited[pacing.Requests] {
+		t.Fatalf("limited = %v, want tokens only", ks.Limited)
+	}
+	r := ks.TokenRate()
+	if r < 0.6*60_000 || r > 0.6*100_000 {
+		t.Fatalf("rate after throttle %v, want 0.6 x the measured ~63k-100k per window", r)
+	}
+	if res := h.reserve("k", kc, pacing.Amount{Requests: 1, Tokens: 1000}); res.OK {
+		t.Fatal("the bucket must be empty right after a throttle")
+	}
+	// Idle for many windows: the curve probes beyond the rate that
+	// throttled, but the ceiling (twice the measured rate, at least that
+	// rate) holds it there.
+	h.clk.Add(100 * time.Minute)
+	if got := h.state("k", kc).TokenRate(); !Near(got, r/0.6) {
+		t.Fatalf("idle rate %v, want the rate that throttled, %v", got, r/0.6)
+	}
+}
+
+func testInitialFill(t *testing.T, newStore NewStoreFunc) {
+	h := newHarness(t, newStore)
+	for _, c := range []struct {
+		fill  float64
+		level float64
+	}{{-1, 0}, {0.5, 300}, {1, 600}} {
+		kc := KeyConfig(t, pacing.Config{InitialFill: c.fill}, pacing.Limits{TokensPerWindow: 600, Window: time.Minute})
+		key := fmt.Sprint("fill", c.fill)
+		if ks := h.state(key, kc); !Near(ks.Level[pacing.Tokens], c.level) {
+			t.Fatalf("InitialFill %v: level %v, want %v", c.fill, ks.Level[pacing.Tokens], c.level)
+		}
+	}
+	kc := KeyConfig(t, pacing.Config{InitialFill: -1}, pacing.Limits{TokensPerWindow: 600, Window: time.Minute})
+	if res := h.reserve("empty", kc, pacing.Amount{Tokens: 1}); res.OK || !NearWait(res.Wait, 100*time.Millisecond) {
+		t.Fatalf("empty start: got %+v, want a 100ms wait", res)
+	}
+}
+
+func testKeys(t *testing.T, newStore NewStoreFunc) {
+	h := newHarness(t, newStore)
+	kc := KeyConfig(t, pacing.Config{}, pacing.Limits{TokensPerWindow: 600, Window: time.Minute})
+	if res := h.reserve("us-east-1/a", kc, pacing.Amount{Tokens: 600}); !res.OK {
+		t.Fatal(res)
+	}
+	if res := h.reserve("us-east-1/b", kc, pacing.Amount{Tokens: 600}); !res.OK {
+		t.Fatalf("key b shares key a's bucket: %+v", res)
+	}
+	if res := h.reserve("us-east-1/a", kc, pacing.Amount{Tokens: 1}); res.OK {
+		t.Fatal("key a was not charged")
+	}
+}
+
+// testRandom runs a seeded random sequence of operations against the store
+// under test and a reference MemoryStore on the same clock, and compares
+// every result.
+func testRandom(t *testing.T, newStore NewStoreFunc) {
+	h := newHarness(t, newStore)
+	ref := pacing.NewMemoryStore(h.clk.Now)
+	Compare(t, h.s, ref, h.clk.Add, 1, 2000)
+}
+
+// Compare runs n random operations, drawn from seed, against got and want
+// and fails t at the first result that differs. advance moves the clock
+// both stores read forward; a nil advance leaves time to the stores (their
+// results must then be computed at the same instants some other way).
+func Compare(t testing.TB, got, want pacing.Store, advance func(time.Duration), seed uint64, n int) {
+	t.Helper()
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	type key struct {
+		name string
+		kc   pacing.KeyConfig
+	}
+	var keys []key
+	for i, c := range []struct {
+		alg    pacing.Algorithm
+		lim    pacing.Limits
+		fill   float64
+		window time.Duration
+	}{
+		{pacing.CUBIC, pacing.Limits{RequestsPerWindow: 20, TokensPerWindow: 5000}, 1, time.Second},
+		{pacing.AIMD, pacing.Limits{RequestsPerWindow: 20, TokensPerWindow: 5000}, 0.3, time.Second},
+		{pacing.CUBIC, pacing.Limits{TokensPerWindow: 2000}, 1, 2 * time.Second},
+		{pacing.AIMD, pacing.Limits{}, 1, time.Second},
+		{pacing.CUBIC, pacing.Limits{RequestsPerWindow: 3}, -1, time.Minute},
+	} {
+		c.lim.Window = c.window
+		keys = append(keys, key{fmt.Sprint("key", i), KeyConfig(t, pacing.Config{Algorithm: c.alg, InitialFill: c.fill}, c.lim)})
+	}
+	fail := func(i int, op string, g, w any) {
+		t.Helper()
+		t.Fatalf("step %d %s: got %+v, want %+v", i, op, g, w)
+	}
+	for i := range n {
+		k := keys[rng.IntN(len(keys))]
+		if advance != nil {
+			// Mostly short steps, sometimes a window or more; whole
+			// microseconds.
+			d := time.Duration(rng.ExpFloat64() * float64(k.kc.Tokens.Window) / 20)
+			if rng.IntN(50) == 0 {
+				d = time.Duration(rng.Float64() * 3 * float64(k.kc.Tokens.Window))
+			}
+			advance(d.Truncate(time.Microsecond))
+		}
+		amt := pacing.Amount{Requests: float64(rng.IntN(3)), Tokens: math.Round(rng.ExpFloat64()*800*100) / 100}
+		switch op := rng.IntN(10); {
+		case op < 5:
+			g, err1 := got.Reserve(ctx, k.name, k.kc, amt)
+			w, err2 := want.Reserve(ctx, k.name, k.kc, amt)
+			if err1 != nil || err2 != nil {
+				t.Fatalf("step %d: Reserve errors %v, %v", i, err1, err2)
+			}
+			if g.OK != w.OK || !NearWait(g.Wait, w.Wait) {
+				fail(i, "Reserve", g, w)
+			}
+		case op < 8:
+			if rng.IntN(3) == 0 {
+				amt.Tokens = -amt.Tokens / 2
+			}
+			err1 := got.Return(ctx, k.name, k.kc, amt)
+			err2 := want.Return(ctx, k.name, k.kc, amt)
+			if err1 != nil || err2 != nil {
+				t.Fatalf("step %d: Return errors %v, %v", i, err1, err2)
+			}
+		case op < 9:
+			a := pacing.Axis(rng.IntN(2))
+			g, err1 := got.Throttled(ctx, k.name, k.kc, a)
+			w, err2 := want.Throttled(ctx, k.name, k.kc, a)
+			if err1 != nil || err2 != nil {
+				t.Fatalf("step %d: Throttled errors %v, %v", i, err1, err2)
+			}
+			if g != w {
+				fail(i, "Throttled", g, w)
+			}
+		default:
+		}
+		g, err1 := got.State(ctx, k.name, k.kc)
+		w, err2 := want.State(ctx, k.name, k.kc)
+		if err1 != nil || err2 != nil {
+			t.Fatalf("step %d: State errors %v, %v", i, err1, err2)
+		}
+		if g.Limited != w.Limited || !Near(g.Rate[0], w.Rate[0]) || !Near(g.Rate[1], w.Rate[1]) ||
+			!Near(g.Level[0], w.Level[0]) || !Near(g.Level[1], w.Level[1]) {
+			fail(i, "State", g, w)
+		}
+	}
+}
