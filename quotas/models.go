@@ -72,11 +72,11 @@ var knownModels = []Model{
 
 	// Mistral AI.
 	{ID: "mistral.mistral-7b-instruct-v0:2", Name: "Mistral AI Mistral 7B Instruct"},
-	{ID: "mistral.mixtral-8x7b-instruct-v0:1", Name: "Mistral AI Mixtral 8x7B Instruct"},
+	{ID: "mistral.mixtral-8x7b-instruct-v0:1", Name: "Mistral AI Mixtral 8x7B Instruct", Aliases: []string{"Mixtral 8x7B Instruct"}},
 	{ID: "mistral.mistral-small-2402-v1:0", Name: "Mistral AI Mistral Small", Aliases: []string{"Mistral Small (24.02)"}},
 	{ID: "mistral.mistral-large-2402-v1:0", Name: "Mistral AI Mistral Large", Aliases: []string{"Mistral Large (24.02)"}},
 	{ID: "mistral.mistral-large-2407-v1:0", Name: "Mistral AI Mistral Large 2", Aliases: []string{"Mistral Large (24.07)", "Mistral Large 24.07"}},
-	{ID: "mistral.pixtral-large-2502-v1:0", Name: "Mistral AI Pixtral Large", Aliases: []string{"Pixtral Large (25.02)", "Pixtral Large 25.02"}},
+	{ID: "mistral.pixtral-large-2502-v1:0", Name: "Mistral AI Pixtral Large", Aliases: []string{"Pixtral Large", "Pixtral Large (25.02)", "Pixtral Large 25.02"}},
 
 	// Cohere.
 	{ID: "cohere.command-text-v14", Name: "Cohere Command"},
