@@ -106,7 +106,9 @@ func BenchmarkEstimateInvokeBody(b *testing.B) {
 // TestAdversarialInputsCannotStall: the unguarded tokenizer needs minutes
 // for 1 MB of one letter (12.8 min measured); the estimator must finish
 // several such inputs, cold, as text blocks and as InvokeModel bodies, in
-// seconds even under -race.
+// seconds even under -race. They take about 2 s here under -race; the bound
+// is 30 s so that a loaded CI machine does not fail it, and is still 25x
+// below what one such input costs the unguarded tokenizer.
 func TestAdversarialInputsCannotStall(t *testing.T) {
 	Default().CountTokens("warm up")
 	e := newTest(t, Options{Tokenizer: Default()})
@@ -119,7 +121,7 @@ func TestAdversarialInputsCannotStall(t *testing.T) {
 		body := fmt.Appendf(nil, `{"messages":[{"role":"user","content":%q}]}`, s)
 		e.Estimate(&bedrockruntime.InvokeModelInput{ModelId: aws.String(sonnet45), Body: body})
 	}
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("adversarial inputs took %v, want < 5s", d)
+	if d := time.Since(start); d > 30*time.Second {
+		t.Errorf("adversarial inputs took %v, want < 30s", d)
 	}
 }
