@@ -144,21 +144,29 @@ func (c *call) stream(a admission, res *result, h uint64, shape streamShape) {
 	lat := c.s.opts.Latency
 	events, sent := 0, 0
 	cut := false
+	// The call is settled (and counted) before its last frame goes out, so
+	// that a client that has read the whole stream sees it in Stats.
+	settled := false
+	settle := func() {
+		if !settled {
+			settled = true
+			u := res.u
+			u.output = sent
+			c.settle(a, u, cut)
+		}
+	}
+	defer settle()
 	emit := func(f frame) bool {
 		if a.streamFault && events == a.throttleAfter {
 			b, _ := json.Marshal(obj{"message": MsgTooManyTokens})
-			sw.send(frame{exceptionType: "throttlingException", payload: b})
 			cut = true
+			settle()
+			sw.send(frame{exceptionType: "throttlingException", payload: b})
 			return false
 		}
 		events++
 		return sw.send(f) == nil
 	}
-	defer func() {
-		u := res.u
-		u.output = sent
-		c.settle(a, u, cut)
-	}()
 	if !sleep(ctx, lat.Base) {
 		return
 	}
@@ -173,14 +181,16 @@ func (c *call) stream(a admission, res *result, h uint64, shape streamShape) {
 			return
 		}
 		text := outputText(h, sent, k)
-		first := sent == 0
-		sent += k
-		if !emit(shape.delta(res, text, sent, first)) {
-			sent -= k // not delivered
-			return
+		if !emit(shape.delta(res, text, sent+k, sent == 0)) {
+			return // not delivered
 		}
+		sent += k
 	}
-	for _, f := range shape.end(res) {
+	end := shape.end(res)
+	if !(a.streamFault && events+len(end) > a.throttleAfter) {
+		settle() // no fault left to cut the stream: the usage is final
+	}
+	for _, f := range end {
 		if !emit(f) {
 			return
 		}
