@@ -1,0 +1,260 @@
+-- bedrockguard pacing: the bucket arithmetic of package pacing (bucket.go),
+-- ported line for line. This file is the common part of the four scripts
+-- (reserve, return, throttled, state); redisstore.go appends each one's body.
+--
+-- KEYS[1]  the key's hash
+-- ARGV[1]  the time in microseconds since the epoch, or '' for Redis TIME
+-- ARGV[2]  the idle TTL in milliseconds
+-- ARGV[3..10], ARGV[11..18]  the requests and tokens AxisConfig: quota,
+--          window (ns), initial fill, algorithm (0 CUBIC, 1 AIMD), beta,
+--          CUBIC C, AIMD increase, cooldown (ns)
+-- ARGV[19..]  the operation's arguments
+--
+-- Times are microseconds since the epoch (exact in a double until the year
+-- 2255); durations are nanoseconds, as in Go, so that every expression below
+-- evaluates the same IEEE operations in the same order as bucket.go. A time
+-- of 0 is Go's zero time.Time.
+
+-- TIME is not deterministic: replicate the writes, not the script (needed
+-- on Redis 3.2 to 6.x; the default and a no-op since 7.0).
+if redis.replicate_commands then
+	redis.replicate_commands()
+end
+
+local now
+if ARGV[1] == '' then
+	local t = redis.call('TIME')
+	now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+else
+	now = tonumber(ARGV[1])
+end
+
+local INF = math.huge
+local MIN_RATE = 1           -- minRate: one unit per window
+local MAX_WAIT = 86400e9     -- maxWait: 24h in ns
+local CUBIC, AIMD = 0, 1
+
+local cfg = {}
+for i = 1, 2 do
+	local o = 2 + 8 * (i - 1)
+	cfg[i] = {
+		quota = tonumber(ARGV[o + 1]),
+		window = tonumber(ARGV[o + 2]),
+		fill = tonumber(ARGV[o + 3]),
+		alg = tonumber(ARGV[o + 4]),
+		beta = tonumber(ARGV[o + 5]),
+		cubic = tonumber(ARGV[o + 6]),
+		aimd = tonumber(ARGV[o + 7]),
+		cooldown = tonumber(ARGV[o + 8]),
+	}
+end
+
+-- The hash holds eight fields per axis, prefixed r (requests) and t
+-- (tokens): lv level, la last, li limited (0/1), wm wMax, da decreasedAt,
+-- ba base, me measured, ma measuredAt.
+local prefixes = { 'r', 't' }
+local names = { 'lv', 'la', 'li', 'wm', 'da', 'ba', 'me', 'ma' }
+local fields = {}
+for i = 1, 2 do
+	for _, n in ipairs(names) do
+		fields[#fields + 1] = prefixes[i] .. n
+	end
+end
+local vals = redis.call('HMGET', KEYS[1], unpack(fields))
+local st = {}
+for i = 1, 2 do
+	local b = 8 * (i - 1)
+	local function num(j) return tonumber(vals[b + j]) or 0 end
+	st[i] = {
+		init = vals[b + 2] ~= false,
+		level = num(1),
+		last = num(2),
+		limited = num(3) == 1,
+		wmax = num(4),
+		decat = num(5),
+		base = num(6),
+		meas = num(7),
+		measat = num(8),
+	}
+end
+
+local function fmt(x)
+	return string.format('%.17g', x)
+end
+
+-- Go's math.Cbrt: pow, then one Newton step to the nearest double or so.
+local function cbrt(x)
+	if x == 0 or x ~= x or x == INF then
+		return x
+	end
+	local y = x ^ (1 / 3)
+	return y - (y * y * y - x) / (3 * y * y)
+end
+
+-- recent: the decayed admitted amount at now.
+local function recent(s, c)
+	if s.measat == 0 then
+		return 0
+	end
+	local dt = (now - s.measat) * 1000
+	if dt <= 0 then
+		return s.meas
+	end
+	return s.meas * math.exp(-dt / c.window)
+end
+
+-- ceiling: at most the quota, or twice the measured rate (at least wMax)
+-- without one; at least minRate.
+local function ceiling(s, c, r)
+	local limit = c.quota
+	if limit == 0 then
+		limit = math.max(2 * recent(s, c), s.wmax)
+	end
+	if r > limit then
+		r = limit
+	end
+	if r < MIN_RATE then
+		r = MIN_RATE
+	end
+	return r
+end
+
+-- rate: the effective rate per window at now.
+local function rate(s, c)
+	if not s.limited then
+		return INF
+	end
+	if s.decat == 0 then
+		return c.quota
+	end
+	local t = (now - s.decat) * 1000 / c.window
+	if t < 0 then
+		t = 0
+	end
+	local r
+	if c.alg == AIMD then
+		local ref = c.quota
+		if ref == 0 then
+			ref = s.wmax
+		end
+		r = s.base + c.aimd * ref * t
+	else
+		local k = cbrt(math.max(0, 1 - s.base / s.wmax) / c.cubic)
+		local d = t - k
+		r = s.wmax * (1 + c.cubic * d * d * d)
+	end
+	return ceiling(s, c, r)
+end
+
+-- advance: bring level up to date at now.
+local function advance(s, c)
+	if not s.init then
+		s.init = true
+		s.limited = c.quota > 0
+		s.last = now
+		if s.limited then
+			s.level = c.quota * c.fill
+		end
+		return
+	end
+	if not s.limited or not (now > s.last) then
+		return
+	end
+	local r = rate(s, c)
+	s.level = s.level + r * ((now - s.last) * 1000) / c.window
+	if s.level > r then
+		s.level = r
+	end
+	s.last = now
+end
+
+-- wait: ns until the bucket holds n units (or is full, for more than it
+-- holds); 0 means now.
+local function wait(s, c, n)
+	if not s.limited then
+		return 0
+	end
+	local r = rate(s, c)
+	local need = math.min(n, r)
+	if s.level >= need then
+		return 0
+	end
+	local d = (need - s.level) / r * c.window
+	if d > MAX_WAIT then
+		return MAX_WAIT
+	end
+	return math.ceil(d)
+end
+
+-- take: admission; may leave debt.
+local function take(s, c, n)
+	s.level = s.level - n
+	s.meas = recent(s, c) + n
+	s.measat = now
+end
+
+-- give: a refund; negative n charges more.
+local function give(s, c, n)
+	if not s.limited then
+		return
+	end
+	s.level = s.level + n
+	local r = rate(s, c)
+	if s.level > r then
+		s.level = r
+	end
+	if n < 0 then
+		s.meas = recent(s, c) - n
+		s.measat = now
+	end
+end
+
+-- throttled: multiplicative decrease (at most once per cooldown) with fast
+-- convergence; empties the bucket. Returns whether the rate was lowered.
+local function throttled(s, c)
+	local decrease = s.decat == 0 or (now - s.decat) * 1000 >= c.cooldown
+	if decrease then
+		local cur
+		if s.limited then
+			cur = rate(s, c)
+		else
+			cur = math.max(recent(s, c), MIN_RATE)
+		end
+		s.limited = true
+		if s.wmax > 0 and cur < s.wmax then
+			s.wmax = cur * (1 + c.beta) / 2
+		else
+			s.wmax = cur
+		end
+		s.base = math.max(c.beta * cur, MIN_RATE)
+		s.decat = now
+		s.last = now
+	end
+	if s.level > 0 then
+		s.level = 0
+	end
+	return decrease
+end
+
+for i = 1, 2 do
+	advance(st[i], cfg[i])
+end
+
+-- save writes both axes back and renews the idle TTL.
+local function save()
+	local args = {}
+	for i = 1, 2 do
+		local s, p = st[i], prefixes[i]
+		local li = 0
+		if s.limited then
+			li = 1
+		end
+		local v = { s.level, s.last, li, s.wmax, s.decat, s.base, s.meas, s.measat }
+		for j, n in ipairs(names) do
+			args[#args + 1] = p .. n
+			args[#args + 1] = fmt(v[j])
+		end
+	end
+	redis.call('HSET', KEYS[1], unpack(args))
+	redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end

@@ -1,0 +1,246 @@
+package redisstore
+
+import (
+	_ "embed"
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/bedrockguard/bedrockguard/pacing"
+	"github.com/redis/go-redis/v9"
+)
+
+// DefaultPrefix is the namespace of the Redis keys, unless [WithPrefix]
+// says otherwise.
+const DefaultPrefix = "bedrockguard:"
+
+// DefaultIdleWindows is how many windows (the longer of the key's two) a key
+// may stay idle before Redis expires it, unless [WithIdleTTL] says
+// otherwise. After that long a bucket has refilled and a CUBIC or AIMD
+// recovery has ended, so forgetting the key changes nothing for a key with
+// a configured quota.
+const DefaultIdleWindows = 10
+
+// DefaultRetryAfter is how long calls fail fast after a Redis error, unless
+// [WithRetryAfter] says otherwise.
+const DefaultRetryAfter = time.Second
+
+// ErrUnavailable is returned (wrapped) while the store fails fast after a
+// Redis error; see [WithRetryAfter].
+var ErrUnavailable = errors.New("redisstore: Redis unavailable")
+
+//go:embed bucket.lua
+var bucketLua string
+
+// The four scripts: the common part (load, the arithmetic, save) and each
+// operation's body. Their results are strings, since Redis truncates Lua
+// numbers to integers.
+var (
+	reserveScript = redis.NewScript(bucketLua + `
+local a1, a2 = tonumber(ARGV[19]), tonumber(ARGV[20])
+local w = math.max(wait(st[1], cfg[1], a1), wait(st[2], cfg[2], a2))
+if w > 0 then
+	save()
+	return { '0', fmt(w), fmt(now) }
+end
+take(st[1], cfg[1], a1)
+take(st[2], cfg[2], a2)
+save()
+return { '1', '0', fmt(now) }
+`)
+	returnScript = redis.NewScript(bucketLua + `
+give(st[1], cfg[1], tonumber(ARGV[19]))
+give(st[2], cfg[2], tonumber(ARGV[20]))
+save()
+return { fmt(now) }
+`)
+	throttledScript = redis.NewScript(bucketLua + `
+local a = tonumber(ARGV[19]) + 1
+local lowered = '0'
+if throttled(st[a], cfg[a]) then
+	lowered = '1'
+end
+save()
+return { lowered, fmt(now) }
+`)
+	stateScript = redis.NewScript(bucketLua + `
+local out = {}
+for i = 1, 2 do
+	local s = st[i]
+	local li = '0'
+	if s.limited then
+		li = '1'
+	end
+	out[#out + 1] = fmt(rate(s, cfg[i]))
+	out[#out + 1] = fmt(s.level)
+	out[#out + 1] = li
+end
+save()
+out[#out + 1] = fmt(now)
+return out
+`)
+)
+
+// Store is a [pacing.Store] in Redis, shared by every process that uses the
+// same Redis and prefix. It is safe for concurrent use.
+type Store struct {
+	client     redis.UniversalClient
+	prefix     string
+	idleTTL    time.Duration
+	retryAfter time.Duration
+	now        func() time.Time // test-only client clock; nil means Redis TIME
+
+	downUntil atomic.Int64 // unix ns until which calls fail fast; 0 when up
+
+	observe func(time.Time) // tests: the time each script used
+}
+
+// Option configures a [Store].
+type Option func(*Store)
+
+// WithPrefix namespaces the store's Redis keys: the state of key k is the
+// hash prefix+k. The default is [DefaultPrefix]. Processes share quotas
+// exactly when they share Redis, prefix and key.
+func WithPrefix(prefix string) Option { return func(s *Store) { s.prefix = prefix } }
+
+// WithIdleTTL sets how long an idle key lives in Redis; every call renews
+// it. Zero (the default) means [DefaultIdleWindows] times the key's longer
+// window. An expired key starts again as a new one (InitialFill, and an axis
+// without a quota is unpaced until its next throttle).
+func WithIdleTTL(d time.Duration) Option { return func(s *Store) { s.idleTTL = d } }
+
+// WithRetryAfter sets how long, after a call fails (other than by its own
+// context ending), later calls fail at once with [ErrUnavailable] instead of
+// reaching for Redis: an unreachable server then costs one timeout per d,
+// not one per call, while the Limiter paces locally. The default is
+// [DefaultRetryAfter] (also for d = 0); d < 0 disables it.
+func WithRetryAfter(d time.Duration) Option { return func(s *Store) { s.retryAfter = d } }
+
+// WithClientClock makes the scripts use now, from this process, instead of
+// the Redis server's TIME. It is for tests only (a fake clock drives the
+// same step tables as pacing.MemoryStore's): in production every process
+// must read the one server clock, or skewed clocks would refill the shared
+// buckets at different times.
+func WithClientClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
+
+// New returns a Store that keeps bucket state in client (a *redis.Client,
+// *redis.ClusterClient, *redis.Ring or failover client). Give the client
+// short timeouts: the Limiter calls the store while holding a key's queue,
+// and a store error is what lets it fall back to local pacing.
+func New(client redis.UniversalClient, opts ...Option) *Store {
+	s := &Store{client: client, prefix: DefaultPrefix, retryAfter: DefaultRetryAfter}
+	for _, o := range opts {
+		o(s)
+	}
+	if s.retryAfter == 0 {
+		s.retryAfter = DefaultRetryAfter
+	}
+	return s
+}
+
+// Key returns the Redis key that holds key's state.
+func (s *Store) Key(key string) string { return s.prefix + key }
+
+var _ pacing.Store = (*Store)(nil)
+
+// Reserve implements [pacing.Store].
+func (s *Store) Reserve(ctx context.Context, key string, cfg pacing.KeyConfig, amt pacing.Amount) (pacing.ReserveResult, error) {
+	v, err := s.run(ctx, reserveScript, "reserve", key, &cfg, 3, amt.Requests, amt.Tokens)
+	if err != nil {
+		return pacing.ReserveResult{}, err
+	}
+	return pacing.ReserveResult{OK: v[0] == 1, Wait: time.Duration(v[1])}, nil
+}
+
+// Return implements [pacing.Store].
+func (s *Store) Return(ctx context.Context, key string, cfg pacing.KeyConfig, amt pacing.Amount) error {
+	_, err := s.run(ctx, returnScript, "return", key, &cfg, 1, amt.Requests, amt.Tokens)
+	return err
+}
+
+// Throttled implements [pacing.Store].
+func (s *Store) Throttled(ctx context.Context, key string, cfg pacing.KeyConfig, a pacing.Axis) (bool, error) {
+	if a != pacing.Requests && a != pacing.Tokens {
+		return false, fmt.Errorf("redisstore: unknown axis %d", a)
+	}
+	v, err := s.run(ctx, throttledScript, "throttled", key, &cfg, 2, float64(a))
+	if err != nil {
+		return false, err
+	}
+	return v[0] == 1, nil
+}
+
+// State implements [pacing.Store].
+func (s *Store) State(ctx context.Context, key string, cfg pacing.KeyConfig) (pacing.KeyState, error) {
+	v, err := s.run(ctx, stateScript, "state", key, &cfg, 7)
+	if err != nil {
+		return pacing.KeyState{}, err
+	}
+	var ks pacing.KeyState
+	for a := range 2 {
+		ks.Rate[a] = v[3*a]
+		ks.Level[a] = v[3*a+1]
+		ks.Limited[a] = v[3*a+2] == 1
+	}
+	return ks, nil
+}
+
+// run evaluates sc on key with the common arguments and extra, and parses
+// its n results (the last is the time it used).
+func (s *Store) run(ctx context.Context, sc *redis.Script, op, key string, cfg *pacing.KeyConfig, n int, extra ...float64) ([]float64, error) {
+	if cfg.Requests.Window <= 0 || cfg.Tokens.Window <= 0 {
+		return nil, fmt.Errorf("redisstore: %s %q: window must be positive", op, key)
+	}
+	if until := s.downUntil.Load(); until != 0 {
+		if left := time.Duration(until - time.Now().UnixNano()); left > 0 {
+			return nil, fmt.Errorf("%w (failing fast for %v after an error)", ErrUnavailable, left.Round(time.Millisecond))
+		}
+	}
+	args := make([]any, 0, 2+16+len(extra))
+	if s.now != nil {
+		args = append(args, s.now().UnixMicro())
+	} else {
+		args = append(args, "")
+	}
+	ttl := s.idleTTL
+	if ttl <= 0 {
+		ttl = DefaultIdleWindows * max(cfg.Requests.Window, cfg.Tokens.Window)
+	}
+	args = append(args, max(ttl.Milliseconds(), 1))
+	for _, c := range []*pacing.AxisConfig{&cfg.Requests, &cfg.Tokens} {
+		args = append(args, f64(c.Quota), int64(c.Window), f64(c.InitialFill), int(c.Algorithm),
+			f64(c.Beta), f64(c.CubicC), f64(c.AIMDIncrease), int64(c.Cooldown))
+	}
+	for _, x := range extra {
+		args = append(args, f64(x))
+	}
+	res, err := sc.Run(ctx, s.client, []string{s.prefix + key}, args...).StringSlice()
+	if err != nil {
+		if ctx.Err() == nil && s.retryAfter >= 0 {
+			s.downUntil.Store(time.Now().Add(s.retryAfter).UnixNano())
+		}
+		return nil, fmt.Errorf("redisstore: %s %q: %w", op, key, err)
+	}
+	if s.downUntil.Load() != 0 {
+		s.downUntil.Store(0)
+	}
+	if len(res) != n {
+		return nil, fmt.Errorf("redisstore: %s %q: script returned %d values, want %d", op, key, len(res), n)
+	}
+	v := make([]float64, n)
+	for i, r := range res {
+		if v[i], err = strconv.ParseFloat(r, 64); err != nil {
+			return nil, fmt.Errorf("redisstore: %s %q: %w", op, key, err)
+		}
+	}
+	if s.observe != nil {
+		s.observe(time.UnixMicro(int64(v[n-1])))
+	}
+	return v, nil
+}
+
+// f64 formats x so that Lua's tonumber reads back the same double.
+func f64(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
