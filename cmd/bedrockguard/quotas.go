@@ -158,8 +158,15 @@ func writeQuotasTable(w io.Writer, cat *quotas.Catalog, entries []quotas.Entry, 
 		head += "\tAWS DEFAULT"
 	}
 	fmt.Fprintln(tw, head+"\t")
-	rows := 0
-	for _, e := range entries {
+	type row struct {
+		e     quotas.Entry
+		ei    int
+		id    string
+		route int
+		cells string
+	}
+	var rows []row
+	for ei, e := range entries {
 		ids := e.IDs
 		if f.model != "" && slices.Contains(ids, f.model) {
 			ids = []string{f.model}
@@ -168,8 +175,9 @@ func writeQuotasTable(w io.Writer, cat *quotas.Catalog, entries []quotas.Entry, 
 			ids = []string{"? " + e.Model + versionSuffix(e)}
 		}
 		for _, id := range ids {
+			label := id
 			if e.Context != "" {
-				id += " [" + e.Context + " context]"
+				label += " [" + e.Context + " context]"
 			}
 			cols := []string{"-", "-", "-"}
 			switch e.Kind {
@@ -184,7 +192,7 @@ func writeQuotasTable(w io.Writer, cat *quotas.Catalog, entries []quotas.Entry, 
 			if e.Adjustable {
 				adj = "yes"
 			}
-			line := strings.Join([]string{id, string(e.Scope), cols[0], cols[1], cols[2], e.QuotaCode, adj}, "\t")
+			line := strings.Join([]string{label, string(e.Scope), cols[0], cols[1], cols[2], e.QuotaCode, adj}, "\t")
 			if f.defaults {
 				d := "-"
 				if e.Default > 0 || !e.Applied {
@@ -192,14 +200,33 @@ func writeQuotasTable(w io.Writer, cat *quotas.Catalog, entries []quotas.Entry, 
 				}
 				line += "\t" + d
 			}
-			fmt.Fprintln(tw, line+"\t")
-			rows++
+			rows = append(rows, row{e: e, ei: ei, id: id, route: routeRank(id, e.ModelID), cells: line})
 		}
+	}
+	// Entries come sorted by model; within a model, list the bare ID, then
+	// the geographic profiles, then global., each TPM, RPM, TPD.
+	slices.SortStableFunc(rows, func(a, b row) int {
+		if a.e.ModelID != b.e.ModelID || a.e.ModelID == "" {
+			return a.ei - b.ei
+		}
+		if a.route != b.route {
+			return a.route - b.route
+		}
+		if c := strings.Compare(a.id, b.id); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.e.Context, b.e.Context); c != 0 {
+			return c
+		}
+		return kindRank(a.e.Kind) - kindRank(b.e.Kind)
+	})
+	for _, r := range rows {
+		fmt.Fprintln(tw, r.cells+"\t")
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "\n%d quota rows in %s, listed %s.", rows, cat.Region, cat.FetchedAt.UTC().Format(time.RFC3339))
+	fmt.Fprintf(w, "\n%d quota rows in %s, listed %s.", len(rows), cat.Region, cat.FetchedAt.UTC().Format(time.RFC3339))
 	fmt.Fprintln(w, " TPD quotas without a scope (\"any\") count every route of the model.")
 	if f.model != "" {
 		for _, id := range guardIDs(cat, entries, f.model) {
@@ -211,18 +238,39 @@ func writeQuotasTable(w io.Writer, cat *quotas.Catalog, entries []quotas.Entry, 
 		return nil
 	}
 	if um := cat.Unmapped(); len(um) > 0 {
-		fmt.Fprintf(w, "%d quotas name a model not in the model table (add it with quotas.WithModels):\n", len(um))
+		fmt.Fprintf(w, "quotas naming a model not in the model table (add it with quotas.WithModels): %d\n", len(um))
 		for _, e := range um {
 			fmt.Fprintf(w, "  %s  %s\n", e.QuotaCode, e.QuotaName)
 		}
 	}
 	if len(cat.Unparsed) > 0 {
-		fmt.Fprintf(w, "%d quotas are not per-model runtime quotas, or their names were not understood:\n", len(cat.Unparsed))
+		fmt.Fprintf(w, "quotas that are not per-model runtime quotas, or whose names were not understood: %d\n", len(cat.Unparsed))
 		for _, u := range cat.Unparsed {
 			fmt.Fprintf(w, "  %s  %s (%s)\n", u.QuotaCode, u.QuotaName, u.Reason)
 		}
 	}
 	return nil
+}
+
+// routeRank orders a model's IDs: bare, geographic profiles, global.
+func routeRank(id, base string) int {
+	switch {
+	case id == base:
+		return 0
+	case strings.HasPrefix(id, "global."):
+		return 2
+	}
+	return 1
+}
+
+func kindRank(k quotas.Kind) int {
+	switch k {
+	case quotas.TokensPerMinute:
+		return 0
+	case quotas.RequestsPerMinute:
+		return 1
+	}
+	return 2
 }
 
 func versionSuffix(e quotas.Entry) string {

@@ -77,9 +77,9 @@ func TestQuotasTable(t *testing.T) {
 		}
 	}
 	for _, s := range []string{
-		"1 quotas name a model not in the model table",
+		"quotas naming a model not in the model table (add it with quotas.WithModels): 1",
 		"L-F1A00014  Cross-Model Max Tokens Per Day",
-		"3 quotas are not per-model runtime quotas",
+		"quotas that are not per-model runtime quotas, or whose names were not understood: 3",
 	} {
 		if !strings.Contains(out, s) {
 			t.Errorf("output lacks %q:\n%s", s, out)
