@@ -32,9 +32,13 @@ type Kind string
 
 // The quota kinds bedrockguard understands.
 const (
-	TokensPerMinute   Kind = "tokens-per-minute"
+	// TokensPerMinute is the main runtime quota (Quota.TokensPerMinute).
+	TokensPerMinute Kind = "tokens-per-minute"
+	// RequestsPerMinute is the legacy request quota (Quota.RequestsPerMinute),
+	// no longer enforced on bedrock-runtime since 2026.
 	RequestsPerMinute Kind = "requests-per-minute"
-	TokensPerDay      Kind = "tokens-per-day"
+	// TokensPerDay is the daily token quota (Quota.TokensPerDay).
+	TokensPerDay Kind = "tokens-per-day"
 )
 
 // Name is a parsed Service Quotas quota name, for example
@@ -59,10 +63,11 @@ type Name struct {
 
 // NameError reports a quota name that [ParseName] does not understand.
 type NameError struct {
-	Name   string
-	Reason string
+	Name   string // the quota name, spaces normalized
+	Reason string // what is missing or not supported
 }
 
+// Error implements error.
 func (e *NameError) Error() string {
 	return fmt.Sprintf("quotas: cannot parse quota name %q: %s", e.Name, e.Reason)
 }

@@ -28,10 +28,10 @@ import (
 
 // Quota is one quota the fake serves.
 type Quota struct {
-	Name       string
-	Code       string
-	Value      float64
-	Adjustable bool
+	Name       string  // QuotaName, e.g. "On-demand model inference tokens per minute for Amazon Nova Lite"
+	Code       string  // QuotaCode, e.g. "L-59759B4A"
+	Value      float64 // the quota value
+	Adjustable bool    // whether an increase can be requested
 }
 
 // Options configures a [Server].
@@ -49,7 +49,8 @@ type Options struct {
 // Call is one request the fake received.
 type Call struct {
 	// Operation is the X-Amz-Target operation, e.g. "ListServiceQuotas".
-	Operation   string
+	Operation string
+	// ServiceCode, NextToken and MaxResults are the request's fields.
 	ServiceCode string
 	NextToken   string
 	MaxResults  int
@@ -60,7 +61,8 @@ type Call struct {
 	Throttled bool
 }
 
-// Server is the fake; URL is its endpoint.
+// Server is the fake; its URL field is the endpoint to give the client as
+// BaseEndpoint. Close it when done.
 type Server struct {
 	*httptest.Server
 
@@ -194,8 +196,8 @@ func writeError(w http.ResponseWriter, status int, code, msg string) {
 // Sample returns realistic Bedrock quotas in us-east-1, with the naming
 // inconsistencies Service Quotas really has: "Cross-region" and
 // "Cross-Region", "model inference" and "InvokeModel", " V1" suffixes on
-// some names only, a "1M Context Length" variant, a legacy requests-per-
-// minute quota, a quota without a scope, quotas that are not per model, and
+// some names only, a "1M Context Length" variant, a legacy
+// requests-per-minute quota, a quota without a scope, quotas that are not per model, and
 // a model no table knows. The codes L-59759B4A, L-97E41E39 and L-AD41C330
 // are the real ones (aws-samples bedrock-registries.ts); the others are
 // made up.
