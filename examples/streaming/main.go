@@ -45,7 +45,9 @@ func main() {
 		defer sim.Close()
 	}
 	cfg := bedrocksim.Config(*endpoint)
-	if _, err := bedrockguard.Install(&cfg); err != nil {
+	_, err := bedrockguard.Install(&cfg,
+		bedrockguard.WithQuota(model, bedrockguard.Quota{TokensPerMinute: 400_000}))
+	if err != nil {
 		log.Fatal(err)
 	}
 	client := bedrockruntime.NewFromConfig(cfg)
