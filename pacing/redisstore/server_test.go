@@ -112,11 +112,12 @@ func (s *redisServer) Stop() {
 // test ends.
 func (s *redisServer) Client(t testing.TB) *redis.Client {
 	c := redis.NewClient(&redis.Options{
-		Addr:         s.Addr,
-		DialTimeout:  200 * time.Millisecond,
-		ReadTimeout:  time.Second,
-		WriteTimeout: time.Second,
-		MaxRetries:   -1,
+		Addr:          s.Addr,
+		DialTimeout:   200 * time.Millisecond,
+		ReadTimeout:   time.Second,
+		WriteTimeout:  time.Second,
+		MaxRetries:    -1,
+		DialerRetries: 1,
 	})
 	t.Cleanup(func() { c.Close() })
 	return c

@@ -1,0 +1,104 @@
+// Package redisstore is a [pacing.Store] in Redis, so that a fleet of
+// processes paces its calls against one shared Bedrock quota instead of each
+// process assuming the whole quota is its own.
+//
+// It is a separate module (github.com/bedrockguard/bedrockguard/pacing/redisstore)
+// so that the core library does not depend on a Redis client. Pass the store
+// to [pacing.Config] or to bedrockguard.WithStore.
+//
+// # Data layout
+//
+// The state of key k is one hash, prefix+k ([DefaultPrefix] is
+// "bedrockguard:"; see [WithPrefix] and [Store.Key]), with eight fields per
+// axis, prefixed r (requests) and t (tokens):
+//
+//	lv  level: units available, negative is debt
+//	la  last: when the level was last brought up to date (µs since the epoch)
+//	li  limited: 1 when the axis is paced
+//	wm  wMax: the rate in force at the last throttle
+//	da  decreasedAt: the time of the last decrease (µs; 0 for none)
+//	ba  base: the rate right after the last decrease
+//	me  measured: admitted units, decayed with time constant one window
+//	ma  measuredAt (µs; 0 for none)
+//
+// These are exactly the fields of package pacing's per-axis state. Numbers
+// are stored as decimal strings that read back as the same doubles. Every
+// call renews the key's TTL ([DefaultIdleWindows] times its longer window, or
+// [WithIdleTTL]); an idle key expires and later starts again as a new one,
+// which changes nothing for an axis with a configured quota (its bucket would
+// have refilled and its recovery ended), and returns an axis without one to
+// unpaced until its next throttle. The configuration (quotas, windows,
+// Algorithm, Beta, CUBIC C, AIMD increase, Cooldown, InitialFill) is not
+// stored: it arrives with every call, as [pacing.KeyConfig].
+//
+// # Scripts
+//
+// Each Store method is one Lua script, run with EVALSHA (and EVAL when the
+// server does not have it cached yet): reserve, return, throttled and state.
+// The four share one body, bucket.lua, which loads the hash with HMGET,
+// brings both axes up to date, applies the operation, writes all fields back
+// with HSET, renews the TTL with PEXPIRE and returns its results as strings
+// (Redis would truncate Lua numbers to integers). bucket.lua is a line-for-
+// line port of pacing's bucket.go: advance (refill at the adaptive rate,
+// capped at one window's worth), rate (the CUBIC curve W(t) = Wmax (1 + C
+// (t-K)^3) or AIMD's line, then the ceiling: the quota, or without one twice
+// the measured rate but at least Wmax, and never below one unit per window),
+// recent (the decayed measurement), wait (for min(n, rate) units, rounded up
+// to the nanosecond and capped at 24 h), take (admission, which may leave
+// debt), give (refunds capped at capacity; negative amounts charge and count
+// as usage) and throttled (a decrease to Beta times the current rate at most
+// once per Cooldown, fast convergence, and an emptied bucket). Times are
+// integers of microseconds and durations of nanoseconds, so the scripts
+// evaluate the same IEEE double operations in the same order as Go; only
+// exp and the cube root come from other libraries (Lua's math.exp, and a
+// power with one Newton step for math.Cbrt), so results can differ in the
+// last bits. The conformance suite in pacing/storetest runs the same step
+// tables against pacing.MemoryStore and this store, and compares thousands
+// of random operations with a MemoryStore to a relative 1e-9.
+//
+// A script touches one key, so the store works with Redis Cluster (the key
+// decides the slot) and needs Redis 4.0 or later (HSET with several fields;
+// tested with 7.0).
+//
+// # Clock
+//
+// The scripts read the server's clock, redis.call('TIME'), so the processes'
+// own clocks do not matter: every process sees the buckets at the one
+// server time. A script that reads TIME and then writes must be replicated as
+// its writes, not as itself; the scripts call redis.replicate_commands(),
+// which Redis 3.2 to 6.x require and 7.0 does by default. [WithClientClock]
+// replaces TIME with the caller's clock, for tests only.
+//
+// # Consistency
+//
+// On one primary every call is atomic and linearizable per key: the fleet
+// never admits more than one bucket allows. Replication is asynchronous, so
+// a failover can lose the last writes (a brief over-admission, at most what
+// was admitted in the replication lag) and moves the clock to the new
+// primary's: a clock behind the old one pauses refill until it catches up
+// (advance ignores time going back), a clock ahead refills early, never
+// beyond one window's worth. A restarted server without persistence starts
+// every key again as new, with InitialFill: lower InitialFill if that matters.
+//
+// # Degradation
+//
+// A failed call returns an error, and [pacing.Limiter] then serves it from
+// its own local MemoryStore and counts it in [pacing.Limiter.StoreErrors]:
+// a dead Redis degrades the fleet to each
+// process pacing alone, as if it had the whole quota, until Redis answers
+// again. Each process's local state starts fresh and is dropped when Redis
+// returns. For the fallback to be prompt, give the client short timeouts and
+// few retries (see the example): with go-redis's defaults a call to a
+// stopped server takes about 1.7 s, while the Limiter holds that key's queue.
+// After an error the store also fails fast with [ErrUnavailable] for
+// [WithRetryAfter] (1 s by default), and then lets a single call probe Redis,
+// so an unreachable server costs one timeout per second per process rather
+// than one per call.
+//
+// # Performance
+//
+// One round trip per call; a Reserve and Return pair took about 0.27 ms on
+// loopback on a 2-core VM whose PING round trip is 0.08 ms, of which about
+// 0.04 ms per script is server time (BenchmarkReserveReturn). Redis runs
+// scripts one at a time, so one server handles some 25 000 calls a second.
+package redisstore
