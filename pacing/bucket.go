@@ -83,6 +83,7 @@ type axis struct {
 
 	measured   float64 // admitted units, exponentially decayed with time constant Window
 	measuredAt time.Time
+	firstAt    time.Time // first admission, to scale the rate of a young key
 }
 
 // rate returns the effective rate per window at now.
@@ -148,6 +149,24 @@ func (s *axis) recent(c *AxisConfig, now time.Time) float64 {
 	return s.measured * math.Exp(-dt/float64(c.Window))
 }
 
+// rateEstimate is the measured admission rate per window. The decayed sum
+// is the amount admitted over about the last window; a key younger than a
+// window has had less time to admit, so its sum is scaled up by
+// window/age, with the age counted as at least a sixtieth of the window
+// (one second of a minute): a burst in the first seconds is a high rate,
+// not a low one.
+func (s *axis) rateEstimate(c *AxisConfig, now time.Time) float64 {
+	r := s.recent(c, now)
+	if s.firstAt.IsZero() {
+		return r
+	}
+	age := math.Max(float64(now.Sub(s.firstAt)), float64(c.Window)/60)
+	if age < float64(c.Window) {
+		r *= float64(c.Window) / age
+	}
+	return r
+}
+
 // capacity is one window's worth at the current rate.
 func (s *axis) capacity(c *AxisConfig, now time.Time) float64 { return s.rate(c, now) }
 
@@ -197,9 +216,14 @@ const maxWait = 24 * time.Hour
 // take charges n units (admission), which may leave debt when n exceeds
 // what the bucket holds.
 func (s *axis) take(c *AxisConfig, now time.Time, n float64) {
-	s.level -= n
+	if s.limited {
+		s.level -= n
+	}
 	s.measured = s.recent(c, now) + n
 	s.measuredAt = now
+	if s.firstAt.IsZero() {
+		s.firstAt = now
+	}
 }
 
 // give returns n units (a refund; negative n charges more).
@@ -229,7 +253,7 @@ func (s *axis) throttled(c *AxisConfig, now time.Time) bool {
 		if s.limited {
 			cur = s.rate(c, now)
 		} else {
-			cur = math.Max(s.recent(c, now), minRate)
+			cur = math.Max(s.rateEstimate(c, now), minRate)
 		}
 		s.limited = true
 		// Fast convergence (as in TCP CUBIC): a throttle below the rate of

@@ -162,3 +162,27 @@ func TestConfigValidation(t *testing.T) {
 		}
 	}
 }
+
+// A key without a quota that is throttled seconds after it started must not
+// crawl: its rate comes from what it sent per unit of time, not from the
+// small total it has sent so far.
+func TestNoQuotaYoungKeyThrottle(t *testing.T) {
+	clk := newFakeNow()
+	s := NewMemoryStore(clk.Now)
+	l := mustLimiter(t, Config{Store: s})
+	kc := l.KeyConfig(Limits{Window: time.Minute})
+	ctx := context.Background()
+	for range 5 { // 5000 tokens in 2 s: 150k per minute
+		s.Reserve(ctx, "k", kc, Amount{1, 1000})
+		clk.add(400 * time.Millisecond)
+	}
+	s.Throttled(ctx, "k", kc, Tokens)
+	ks, _ := s.State(ctx, "k", kc)
+	if r := ks.TokenRate(); r < 0.6*100_000 {
+		t.Fatalf("rate after an early throttle %v per minute, want about 0.6 x 150k", r)
+	}
+	res, _ := s.Reserve(ctx, "k", kc, Amount{1, 1000})
+	if res.OK || res.Wait > time.Second {
+		t.Fatalf("next 1000-token request: %+v, want a wait under a second", res)
+	}
+}
