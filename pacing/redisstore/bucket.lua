@@ -1,6 +1,8 @@
 -- bedrockguard pacing: the bucket arithmetic of package pacing (bucket.go),
 -- ported line for line. This file is the common part of the four scripts
 -- (reserve, return, throttled, state); redisstore.go appends each one's body.
+-- Any change to bucket.go must be made here too: the conformance suite
+-- (pacing/storetest, run by this module's tests) compares the two.
 --
 -- KEYS[1]  the key's hash
 -- ARGV[1]  the time in microseconds since the epoch, or '' for Redis TIME
@@ -49,11 +51,12 @@ for i = 1, 2 do
 	}
 end
 
--- The hash holds eight fields per axis, prefixed r (requests) and t
+-- The hash holds nine fields per axis, prefixed r (requests) and t
 -- (tokens): lv level, la last, li limited (0/1), wm wMax, da decreasedAt,
--- ba base, me measured, ma measuredAt.
+-- ba base, me measured, ma measuredAt, fa firstAt.
+local NF = 9
 local prefixes = { 'r', 't' }
-local names = { 'lv', 'la', 'li', 'wm', 'da', 'ba', 'me', 'ma' }
+local names = { 'lv', 'la', 'li', 'wm', 'da', 'ba', 'me', 'ma', 'fa' }
 local fields = {}
 for i = 1, 2 do
 	for _, n in ipairs(names) do
@@ -63,7 +66,7 @@ end
 local vals = redis.call('HMGET', KEYS[1], unpack(fields))
 local st = {}
 for i = 1, 2 do
-	local b = 8 * (i - 1)
+	local b = NF * (i - 1)
 	local function num(j) return tonumber(vals[b + j]) or 0 end
 	st[i] = {
 		init = vals[b + 2] ~= false,
@@ -75,6 +78,7 @@ for i = 1, 2 do
 		base = num(6),
 		meas = num(7),
 		measat = num(8),
+		firstat = num(9),
 	}
 end
 
@@ -101,6 +105,21 @@ local function recent(s, c)
 		return s.meas
 	end
 	return s.meas * math.exp(-dt / c.window)
+end
+
+-- rateEstimate: the measured admission rate per window; a key younger
+-- than a window has its sum scaled up by window/age, the age counted as at
+-- least a sixtieth of the window.
+local function rateEstimate(s, c)
+	local r = recent(s, c)
+	if s.firstat == 0 then
+		return r
+	end
+	local age = math.max((now - s.firstat) * 1000, c.window / 60)
+	if age < c.window then
+		r = r * (c.window / age)
+	end
+	return r
 end
 
 -- ceiling: at most the quota, or twice the measured rate (at least wMax)
@@ -186,11 +205,16 @@ local function wait(s, c, n)
 	return math.ceil(d)
 end
 
--- take: admission; may leave debt.
+-- take: admission; may leave debt on a paced axis.
 local function take(s, c, n)
-	s.level = s.level - n
+	if s.limited then
+		s.level = s.level - n
+	end
 	s.meas = recent(s, c) + n
 	s.measat = now
+	if s.firstat == 0 then
+		s.firstat = now
+	end
 end
 
 -- give: a refund; negative n charges more.
@@ -218,7 +242,7 @@ local function throttled(s, c)
 		if s.limited then
 			cur = rate(s, c)
 		else
-			cur = math.max(recent(s, c), MIN_RATE)
+			cur = math.max(rateEstimate(s, c), MIN_RATE)
 		end
 		s.limited = true
 		if s.wmax > 0 and cur < s.wmax then
@@ -249,7 +273,7 @@ local function save()
 		if s.limited then
 			li = 1
 		end
-		local v = { s.level, s.last, li, s.wmax, s.decat, s.base, s.meas, s.measat }
+		local v = { s.level, s.last, li, s.wmax, s.decat, s.base, s.meas, s.measat, s.firstat }
 		for j, n in ipairs(names) do
 			args[#args + 1] = p .. n
 			args[#args + 1] = fmt(v[j])

@@ -9,7 +9,7 @@
 // # Data layout
 //
 // The state of key k is one hash, prefix+k ([DefaultPrefix] is
-// "bedrockguard:"; see [WithPrefix] and [Store.Key]), with eight fields per
+// "bedrockguard:"; see [WithPrefix] and [Store.Key]), with nine fields per
 // axis, prefixed r (requests) and t (tokens):
 //
 //	lv  level: units available, negative is debt
@@ -20,6 +20,7 @@
 //	ba  base: the rate right after the last decrease
 //	me  measured: admitted units, decayed with time constant one window
 //	ma  measuredAt (µs; 0 for none)
+//	fa  firstAt: the first admission, to scale a young key's measured rate
 //
 // These are exactly the fields of package pacing's per-axis state. Numbers
 // are stored as decimal strings that read back as the same doubles. Every
@@ -43,18 +44,19 @@
 // capped at one window's worth), rate (the CUBIC curve W(t) = Wmax (1 + C
 // (t-K)^3) or AIMD's line, then the ceiling: the quota, or without one twice
 // the measured rate but at least Wmax, and never below one unit per window),
-// recent (the decayed measurement), wait (for min(n, rate) units, rounded up
-// to the nanosecond and capped at 24 h), take (admission, which may leave
-// debt), give (refunds capped at capacity; negative amounts charge and count
-// as usage) and throttled (a decrease to Beta times the current rate at most
-// once per Cooldown, fast convergence, and an emptied bucket). Times are
-// integers of microseconds and durations of nanoseconds, so the scripts
-// evaluate the same IEEE double operations in the same order as Go; only
-// exp and the cube root come from other libraries (Lua's math.exp, and a
-// power with one Newton step for math.Cbrt), so results can differ in the
-// last bits. The conformance suite in pacing/storetest runs the same step
-// tables against pacing.MemoryStore and this store, and compares thousands
-// of random operations with a MemoryStore to a relative 1e-9.
+// recent (the decayed measurement) and rateEstimate (scaled up for a key
+// younger than a window), wait (for min(n, rate) units, rounded up to the
+// nanosecond and capped at 24 h), take (admission, which may leave debt on a
+// paced axis), give (refunds capped at capacity; negative amounts charge and
+// count as usage) and throttled (a decrease to Beta times the current rate
+// at most once per Cooldown, fast convergence, and an emptied bucket). Times
+// are integers of microseconds and durations of nanoseconds, so the scripts
+// evaluate the same IEEE double operations in the same order as Go; only exp
+// and the cube root come from other libraries (Lua's math.exp, and a power
+// with one Newton step for math.Cbrt), so results can differ in the last
+// bits. The conformance suite in pacing/storetest runs the same step tables
+// against pacing.MemoryStore and this store, and compares thousands of
+// random operations with a MemoryStore to a relative 1e-9.
 //
 // A script touches one key, so the store works with Redis Cluster (the key
 // decides the slot) and needs Redis 4.0 or later (HSET with several fields;

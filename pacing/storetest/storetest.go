@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -95,6 +96,7 @@ func Run(t *testing.T, newStore NewStoreFunc) {
 	t.Run("MinRate", func(t *testing.T) { testMinRate(t, newStore) })
 	t.Run("MaxWait", func(t *testing.T) { testMaxWait(t, newStore) })
 	t.Run("NoQuota", func(t *testing.T) { testNoQuota(t, newStore) })
+	t.Run("YoungKey", func(t *testing.T) { testYoungKey(t, newStore) })
 	t.Run("InitialFill", func(t *testing.T) { testInitialFill(t, newStore) })
 	t.Run("KeysAreIndependent", func(t *testing.T) { testKeys(t, newStore) })
 	t.Run("RandomAgainstMemoryStore", func(t *testing.T) { testRandom(t, newStore) })
@@ -355,6 +357,35 @@ func testNoQuota(t *testing.T, newStore NewStoreFunc) {
 	}
 }
 
+// testYoungKey: a key throttled before it is a window old is paced from
+// its admissions per unit of time, not from the sum over a window it has
+// not lived; an unpaced axis keeps no debt.
+func testYoungKey(t *testing.T, newStore NewStoreFunc) {
+	h := newHarness(t, newStore)
+	kc := KeyConfig(t, pacing.Config{}, pacing.Limits{Window: time.Minute})
+	h.reserve("k", kc, pacing.Amount{Requests: 1, Tokens: 1000})
+	h.clk.Add(2 * time.Second)
+	h.reserve("k", kc, pacing.Amount{Requests: 1, Tokens: 1000})
+	if ks := h.state("k", kc); ks.Level != [2]float64{} {
+		t.Fatalf("unpaced levels %v, want no debt", ks.Level)
+	}
+	h.throttled("k", kc, pacing.Tokens)
+	// 2000 tokens (the first decayed over 2 s) in 2 s: 60 000 per minute.
+	want := 0.6 * (1000*math.Exp(-2.0/60) + 1000) * 30
+	if r := h.state("k", kc).TokenRate(); !Near(r, want) {
+		t.Fatalf("rate after a throttle at 2 s %v, want %v", r, want)
+	}
+	// Throttled within the first second: the age counts as one second.
+	h.clk.Add(time.Hour)
+	h.reserve("k2", kc, pacing.Amount{Tokens: 500})
+	h.clk.Add(100 * time.Millisecond)
+	h.throttled("k2", kc, pacing.Tokens)
+	want = 0.6 * 500 * math.Exp(-0.1/60) * 60
+	if r := h.state("k2", kc).TokenRate(); !Near(r, want) {
+		t.Fatalf("rate after a throttle at 0.1 s %v, want %v", r, want)
+	}
+}
+
 func testInitialFill(t *testing.T, newStore NewStoreFunc) {
 	h := newHarness(t, newStore)
 	for _, c := range []struct {
@@ -424,12 +455,16 @@ func Compare(t testing.TB, got, want pacing.Store, advance func(time.Duration), 
 		c.lim.Window = c.window
 		keys = append(keys, key{fmt.Sprint("key", i), KeyConfig(t, pacing.Config{Algorithm: c.alg, InitialFill: c.fill}, c.lim)})
 	}
+	var history []string // the operations so far, for failure messages
 	fail := func(i int, op string, g, w any) {
 		t.Helper()
-		t.Fatalf("step %d %s: got %+v, want %+v", i, op, g, w)
+		t.Fatalf("step %d %s: got %+v, want %+v; last operations:\n%s", i, op, g, w, strings.Join(history[max(0, len(history)-8):], "\n"))
 	}
 	for i := range n {
 		k := keys[rng.IntN(len(keys))]
+		logf := func(format string, args ...any) {
+			history = append(history, fmt.Sprintf("%d %s: ", i, k.name)+fmt.Sprintf(format, args...))
+		}
 		if advance != nil {
 			// Mostly short steps, sometimes a window or more; whole
 			// microseconds.
@@ -438,6 +473,7 @@ func Compare(t testing.TB, got, want pacing.Store, advance func(time.Duration), 
 				d = time.Duration(rng.Float64() * 3 * float64(k.kc.Tokens.Window))
 			}
 			advance(d.Truncate(time.Microsecond))
+			logf("advance %v", d.Truncate(time.Microsecond))
 		}
 		amt := pacing.Amount{Requests: float64(rng.IntN(3)), Tokens: math.Round(rng.ExpFloat64()*800*100) / 100}
 		switch op := rng.IntN(10); {
@@ -447,6 +483,7 @@ func Compare(t testing.TB, got, want pacing.Store, advance func(time.Duration), 
 			if err1 != nil || err2 != nil {
 				t.Fatalf("step %d: Reserve errors %v, %v", i, err1, err2)
 			}
+			logf("Reserve(%+v) = %+v, %+v", amt, g, w)
 			if g.OK != w.OK || !NearWait(g.Wait, w.Wait) {
 				fail(i, "Reserve", g, w)
 			}
@@ -456,6 +493,7 @@ func Compare(t testing.TB, got, want pacing.Store, advance func(time.Duration), 
 			}
 			err1 := got.Return(ctx, k.name, k.kc, amt)
 			err2 := want.Return(ctx, k.name, k.kc, amt)
+			logf("Return(%+v)", amt)
 			if err1 != nil || err2 != nil {
 				t.Fatalf("step %d: Return errors %v, %v", i, err1, err2)
 			}
@@ -466,6 +504,7 @@ func Compare(t testing.TB, got, want pacing.Store, advance func(time.Duration), 
 			if err1 != nil || err2 != nil {
 				t.Fatalf("step %d: Throttled errors %v, %v", i, err1, err2)
 			}
+			logf("Throttled(%v) = %v, %v", a, g, w)
 			if g != w {
 				fail(i, "Throttled", g, w)
 			}
