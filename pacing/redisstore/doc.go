@@ -99,7 +99,7 @@
 //
 // # Performance
 //
-// One round trip per call; a Reserve and Return pair took about 0.27 ms on
+// One round trip per call; a Reserve and Return pair took 0.27 to 0.30 ms on
 // loopback on a 2-core VM whose PING round trip is 0.08 ms, of which about
 // 0.04 ms per script is server time (BenchmarkReserveReturn). Redis runs
 // scripts one at a time, so one server handles some 25 000 calls a second.
