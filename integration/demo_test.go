@@ -201,6 +201,9 @@ func checkJaeger(t *testing.T, j *jaeger) {
 			"# text (regenerate: cd integration && UPDATE_GOLDEN=1 go test -run TestDemoTelemetry/jaeger .).\n" +
 			"# Demo: bedrockguard " + strings.Join(demoArgs[:len(demoArgs)-2], " ") + ", Jaeger v1.76.0.\n" +
 			"# Offsets and bars are relative to the start of the operation span.\n\n"
+		if err := os.MkdirAll(filepath.Dir(goldenTrace), 0o755); err != nil {
+			t.Fatal(err)
+		}
 		if err := os.WriteFile(goldenTrace, []byte(header+text), 0o644); err != nil {
 			t.Fatal(err)
 		}
