@@ -186,8 +186,8 @@ func TestEveryThrottleOnceAsEventAndCounter(t *testing.T) {
 	if _, err := client.Converse(ctx, converseInput(sonnet, "hi", 50)); err != nil {
 		t.Fatal(err)
 	}
-	// After the throttle the guard paces requests from scratch; the
-	// deadline makes the retry's pacing fail at once instead of waiting.
+	// After the throttle the guard paces requests from the rate it measured;
+	// the retry is throttled again or, with the deadline, refused by pacing.
 	dctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	if _, err := client.Converse(dctx, converseInput(sonnet, "hi", 50)); err == nil {
@@ -214,7 +214,11 @@ func TestEveryThrottleOnceAsEventAndCounter(t *testing.T) {
 		want[kindStage{"throttle_tokens_per_day", "response"}] += ks.ThrottledTokensPerDay
 		total += ks.ThrottledTokens + ks.ThrottledRequests + ks.ThrottledTokensPerDay + ks.ThrottledMidStream
 	}
-	if want[kindStage{"throttle_tokens", "response"}] != 2 || want[kindStage{"throttle_requests", "response"}] != 1 || total != 4 {
+	// The retry of the request-throttled call is either throttled again or
+	// refused by pacing (deadline), depending on how fast the young key's
+	// measured request rate lets it through: one or two request throttles.
+	reqs := want[kindStage{"throttle_requests", "response"}]
+	if want[kindStage{"throttle_tokens", "response"}] != 2 || reqs < 1 || reqs > 2 || total != 3+reqs {
 		t.Fatalf("simulator throttled %v (total %d): the scenario did not happen", want, total)
 	}
 
@@ -297,7 +301,12 @@ func TestEveryThrottleOnceAsEventAndCounter(t *testing.T) {
 	if got := sumCounter(t, m[otelbridge.MetricRetries], is(otelbridge.KeyErrorType, "ThrottlingException")); got != 2 {
 		t.Errorf("retries of ThrottlingException = %d, want 2", got)
 	}
-	if got := sumCounter(t, m[otelbridge.MetricPacingRejected], is(otelbridge.KeyPacingReason, "deadline")); got != 1 {
-		t.Errorf("pacing rejections for the deadline = %d, want 1", got)
+	// A single request throttle means the retry was refused by pacing.
+	var rejected int64
+	if pr, ok := m[otelbridge.MetricPacingRejected]; ok && pr.Data != nil {
+		rejected = sumCounter(t, pr, is(otelbridge.KeyPacingReason, "deadline"))
+	}
+	if want := 2 - reqs; rejected != want {
+		t.Errorf("pacing rejections for the deadline = %d, want %d", rejected, want)
 	}
 }
