@@ -116,7 +116,8 @@
 // log r). The ratio in force is exp(median), so a few outliers (a call with
 // an unusual image, a mis-parsed body) do not move it, and it follows drift
 // within a window. Until a family has 3 samples, estimates carry a 30 %
-// margin (x max(ratio, 1) x 1.3). Fallback, exact and tiny (< 16 tokens)
+// margin (x max(ratio, 1) x 1.3) and are at least one token per 4 bytes of
+// text. Fallback, exact and tiny (< 16 tokens)
 // estimates are not used. Observe returns the estimate's relative error and
 // the new ratio; [Estimator.Calibration] reports the ratio and sample count.
 //

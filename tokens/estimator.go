@@ -305,6 +305,12 @@ func (e *Estimator) estimate(input any) (Estimate, uint64) {
 	}
 	est.RawInputTokens = w.tokens
 	est.InputTokens = int(math.Ceil(float64(w.tokens) * e.cal.factor(est.Family)))
+	if _, n := e.cal.get(est.Family); n < warmupSamples {
+		// Until calibration has data, never assume fewer than one token per
+		// 4 bytes of text: cl100k packs repetitive English into as little as
+		// 0.16 tokens per byte, Claude's tokenizer and the simulator do not.
+		est.InputTokens = max(est.InputTokens, (w.textB+3)/4)
+	}
 	est.Fallback = w.fallback
 	if est.Fallback {
 		e.fallbacks.Add(1)

@@ -12,6 +12,7 @@ type walk struct {
 	fam      Family
 	budget   int // bytes the tokenizer may still be given
 	tokens   int
+	textB    int // bytes of text seen, for the warm-up floor
 	fallback bool
 	fp       uint64 // order-sensitive fingerprint of everything counted
 }
@@ -38,6 +39,7 @@ func (w *walk) text(s string) {
 		return
 	}
 	e := w.e
+	w.textB += len(s)
 	h := maphash.String(e.seed, s)
 	w.fold(h)
 	if e.cache != nil {
