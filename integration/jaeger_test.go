@@ -87,7 +87,7 @@ type jaeger struct {
 // query API answers.
 func startJaeger(t *testing.T) *jaeger {
 	t.Helper()
-	bin := findBinary(t, "JAEGER_BIN", "run integration/ci-setup.sh, or: cd integration && go build -o bin/jaeger github.com/jaegertracing/jaeger/cmd/jaeger",
+	bin := findBinary(t, "JAEGER_BIN", "run integration/ci-setup.sh, or: cd integration && GOWORK=off go build -o bin/jaeger github.com/jaegertracing/jaeger/cmd/jaeger",
 		filepath.Join("bin", "jaeger"), "jaeger")
 	ports := map[string]int{}
 	cfg := jaegerConfig

@@ -49,7 +49,7 @@ func findBinary(t *testing.T, env, how string, defaults ...string) string {
 			return p
 		}
 	}
-	msg := fmt.Sprintf("%s not found (looked at $%s, %s); %s", env, env, strings.Join(defaults, ", "), how)
+	msg := fmt.Sprintf("%s not found (looked at $%s, %s); %s", defaults[len(defaults)-1], env, strings.Join(defaults, ", "), how)
 	if inCI() {
 		t.Fatal(msg + " (CI=true: failing instead of skipping)")
 	}
@@ -110,6 +110,7 @@ func start(t *testing.T, name, bin string, args []string, env []string) *process
 	p.cmd.Env = append(os.Environ(), env...)
 	p.cmd.Stdout = &p.stdout
 	p.cmd.Stderr = &p.stderr
+	dieWithParent(p.cmd)
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("starting %s: %v", name, err)
 	}
