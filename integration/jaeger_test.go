@@ -268,6 +268,16 @@ func pickTrace(found []throttledTrace) (throttledTrace, bool) {
 		}
 	}
 	if len(best) == 0 {
+		// The guard may avoid every throttle in a short run: then a paced
+		// call alone; the throttle events are checked on the unguarded
+		// phase's traces.
+		for _, f := range found {
+			if len(f.pacing) > 0 {
+				best = append(best, f)
+			}
+		}
+	}
+	if len(best) == 0 {
 		return throttledTrace{}, false
 	}
 	score := func(f throttledTrace) int {
