@@ -180,7 +180,7 @@ func TestDeadlineFailsAtOnceWithTypedError(t *testing.T) {
 		t.Fatal(err)
 	}
 	client := bedrockruntime.NewFromConfig(cfg)
-	if _, err := client.Converse(context.Background(), converseInput(haiku, "hi", 900)); err != nil {
+	if _, err := client.Converse(context.Background(), converseInput(haiku, "hi", 800)); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -359,7 +359,8 @@ func TestStreamEarlyClose(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		obs := &streamObs{}
 		const capacity = 100_000
-		g, err := bedrockguard.Install(&cfg, bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerMinute: capacity}), bedrockguard.WithObserver(obs))
+		g, err := bedrockguard.Install(&cfg, bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerMinute: capacity}), bedrockguard.WithObserver(obs),
+			bedrockguard.WithPacing(pacing.Config{InitialFill: 1})) // a full bucket: what is missing was charged
 		if err != nil {
 			t.Fatal(err)
 		}

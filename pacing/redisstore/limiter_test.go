@@ -94,7 +94,7 @@ func TestRedisDiesMidRun(t *testing.T) {
 	srv := startRedis(t)
 	c := srv.Client(t)
 	st := redisstore.New(c, redisstore.WithPrefix(uniquePrefix(t)), redisstore.WithRetryAfter(20*time.Millisecond))
-	l, err := pacing.NewLimiter(pacing.Config{Store: st})
+	l, err := pacing.NewLimiter(pacing.Config{Store: st, InitialFill: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

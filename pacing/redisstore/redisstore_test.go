@@ -47,7 +47,7 @@ func TestKeyLayoutAndTTL(t *testing.T) {
 	srv := startRedis(t)
 	c := srv.Client(t)
 	ctx := context.Background()
-	kc := storetest.KeyConfig(t, pacing.Config{}, pacing.Limits{RequestsPerWindow: 10, TokensPerWindow: 600, Window: time.Minute})
+	kc := storetest.KeyConfig(t, pacing.Config{InitialFill: 1}, pacing.Limits{RequestsPerWindow: 10, TokensPerWindow: 600, Window: time.Minute})
 
 	st := redisstore.New(c)
 	if got := st.Key("us-east-1/m"); got != "bedrockguard:us-east-1/m" {

@@ -391,7 +391,7 @@ func testInitialFill(t *testing.T, newStore NewStoreFunc) {
 	for _, c := range []struct {
 		fill  float64
 		level float64
-	}{{-1, 0}, {0.5, 300}, {1, 600}} {
+	}{{-1, 0}, {0, 540}, {0.5, 300}, {1, 600}} { // 0: the default, 0.9
 		kc := KeyConfig(t, pacing.Config{InitialFill: c.fill}, pacing.Limits{TokensPerWindow: 600, Window: time.Minute})
 		key := fmt.Sprint("fill", c.fill)
 		if ks := h.state(key, kc); !Near(ks.Level[pacing.Tokens], c.level) {
@@ -406,7 +406,7 @@ func testInitialFill(t *testing.T, newStore NewStoreFunc) {
 
 func testKeys(t *testing.T, newStore NewStoreFunc) {
 	h := newHarness(t, newStore)
-	kc := KeyConfig(t, pacing.Config{}, pacing.Limits{TokensPerWindow: 600, Window: time.Minute})
+	kc := KeyConfig(t, pacing.Config{InitialFill: 1}, pacing.Limits{TokensPerWindow: 600, Window: time.Minute})
 	if res := h.reserve("us-east-1/a", kc, pacing.Amount{Tokens: 600}); !res.OK {
 		t.Fatal(res)
 	}
