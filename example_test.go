@@ -1,0 +1,93 @@
+package bedrockguard_test
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"net/http/httptest"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
+	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/types"
+	"github.com/bedrockguard/bedrockguard"
+	"github.com/bedrockguard/bedrockguard/bedrocksim"
+)
+
+// Install guards every Bedrock Runtime client made from the config. Here
+// the config points at an in-process simulator instead of AWS.
+func ExampleInstall() {
+	sim, _ := bedrocksim.New(bedrocksim.Options{OutputFraction: 1})
+	srv := httptest.NewServer(sim)
+	defer srv.Close()
+	cfg := bedrocksim.Config(srv.URL) // with AWS: config.LoadDefaultConfig(ctx)
+
+	guard, err := bedrockguard.Install(&cfg,
+		bedrockguard.WithQuota("anthropic.claude-3-5-haiku-20241022-v1:0",
+			bedrockguard.Quota{TokensPerMinute: 400_000, RequestsPerMinute: 400}),
+		bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerMinute: 200_000}),
+	)
+	if err != nil {
+		log.Fatal(err)
+	}
+	client := bedrockruntime.NewFromConfig(cfg)
+	out, err := client.Converse(context.Background(), &bedrockruntime.ConverseInput{
+		ModelId: aws.String("anthropic.claude-3-5-haiku-20241022-v1:0"),
+		Messages: []types.Message{{
+			Role:    types.ConversationRoleUser,
+			Content: []types.ContentBlock{&types.ContentBlockMemberText{Value: "Hello"}},
+		}},
+		InferenceConfig: &types.InferenceConfiguration{MaxTokens: aws.Int32(16)},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(out.StopReason, aws.ToInt32(out.Usage.OutputTokens))
+	fmt.Println("reservations outstanding:", guard.Limiter().Outstanding())
+	// Output:
+	// max_tokens 16
+	// reservations outstanding: 0
+}
+
+// Invalid options fail at Install with a typed error, and leave the config
+// untouched.
+func ExampleInstall_invalidOption() {
+	var cfg aws.Config
+	_, err := bedrockguard.Install(&cfg, bedrockguard.WithQuota("", bedrockguard.Quota{TokensPerMinute: 1000}))
+	fmt.Println(err)
+	fmt.Println(len(cfg.ServiceOptions))
+	// Output:
+	// bedrockguard: invalid option WithQuota: empty model ID
+	// 0
+}
+
+// LoadOption guards the clients of a config loaded with
+// config.LoadDefaultConfig.
+func ExampleLoadOption() {
+	cfg, err := config.LoadDefaultConfig(context.Background(),
+		bedrockguard.LoadOption(bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerMinute: 200_000})))
+	if err != nil {
+		log.Fatal(err)
+	}
+	_ = bedrockruntime.NewFromConfig(cfg)
+}
+
+// ClientOption guards a client made with bedrockruntime.New, or a single
+// call.
+func ExampleGuard_ClientOption() {
+	guard, err := bedrockguard.New(bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerMinute: 200_000}))
+	if err != nil {
+		log.Fatal(err)
+	}
+	client := bedrockruntime.New(bedrockruntime.Options{Region: "us-east-1"}, guard.ClientOption())
+	_ = client
+}
+
+// WithPriority marks a context's calls as Batch: they wait behind
+// Interactive calls of the same model.
+func ExampleWithPriority() {
+	ctx := bedrockguard.WithPriority(context.Background(), bedrockguard.Batch)
+	_ = ctx // client.Converse(ctx, ...)
+	fmt.Println(bedrockguard.Batch, bedrockguard.Interactive)
+	// Output: batch interactive
+}
