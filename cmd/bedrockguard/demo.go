@@ -240,7 +240,7 @@ func writeDemoTable(w io.Writer, sc load.Scenario, rows []load.Row, real bool) e
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t\n", r.Mode, r.Calls, r.OK, r.Failed,
 			r.Throttles["requests"], r.Throttles["tokens"]+r.Throttles["tokens_per_day"], r.Throttles["mid_stream"],
-			goodput, fmtLatency(r.P50), fmtLatency(r.P99))
+			goodput, load.FormatLatency(r.P50), load.FormatLatency(r.P99))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -264,16 +264,6 @@ func writeDemoTable(w io.Writer, sc load.Scenario, rows []load.Row, real bool) e
 			sc.Server.TokensPerMinute, sc.Window)
 	}
 	return nil
-}
-
-func fmtLatency(d time.Duration) string {
-	switch {
-	case d >= 10*time.Second:
-		return d.Round(100 * time.Millisecond).String()
-	case d >= time.Second:
-		return d.Round(10 * time.Millisecond).String()
-	}
-	return d.Round(time.Millisecond).String()
 }
 
 // writeJSON writes rows as JSON to path, or to stdout for "-".

@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -81,15 +79,7 @@ func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	if *jsonOut != "" {
-		b, err := json.MarshalIndent(rows, "", "  ")
-		if err != nil {
-			return err
-		}
-		if *jsonOut == "-" {
-			_, err = stdout.Write(append(b, '\n'))
-			return err
-		}
-		return os.WriteFile(*jsonOut, append(b, '\n'), 0o644)
+		return writeJSON(stdout, *jsonOut, rows)
 	}
 	return nil
 }

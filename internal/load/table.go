@@ -22,7 +22,7 @@ func WriteTable(w io.Writer, rows []Row) error {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.1f\t%s\t%.1f\t%.2f\t%s\t%s\t%s\t\n",
 			r.Scenario, r.Mode, r.Calls, r.Failed, r.GoodputPct, req, r.ThrottlesPer1000, r.Attempts,
-			round(r.P50), round(r.P99), fair)
+			FormatLatency(r.P50), FormatLatency(r.P99), fair)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -36,7 +36,9 @@ func WriteTable(w io.Writer, rows []Row) error {
 	return nil
 }
 
-func round(d time.Duration) string {
+// FormatLatency rounds a latency for a table: milliseconds under a second,
+// then hundredths and tenths of a second.
+func FormatLatency(d time.Duration) string {
 	switch {
 	case d >= 10*time.Second:
 		return d.Round(100 * time.Millisecond).String()
