@@ -121,8 +121,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		tel.shutdown(sctx)
 	}()
 
-	target := fmt.Sprintf("in-process bedrocksim, quota %d tokens and %d requests per %v window for %s",
-		sc.Server.TokensPerMinute, sc.Server.RequestsPerMinute, sc.Window, sc.Model)
+	target := fmt.Sprintf("in-process bedrocksim, quota %d tokens and %d requests per %v window for %s, 503 for the first 2 calls and %.0f%% of the rest",
+		sc.Server.TokensPerMinute, sc.Server.RequestsPerMinute, sc.Window, sc.Model, 100*sc.UnavailableRate)
 	if f.useAWS {
 		target = fmt.Sprintf("Amazon Bedrock in %s, model %s, at most %d calls per phase", awsCfg.Region, sc.Model, sc.MaxCalls)
 	}

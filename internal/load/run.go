@@ -151,6 +151,7 @@ func RunWith(ctx context.Context, sc Scenario, mode string, ro RunOptions) (Row,
 			Quotas:  map[string]bedrocksim.Quota{sc.Model: sc.Server},
 			Seed:    sc.Seed,
 			Latency: sc.Latency,
+			Faults:  sc.faults(),
 		})
 		if err != nil {
 			return Row{}, err
@@ -196,7 +197,9 @@ func RunWith(ctx context.Context, sc Scenario, mode string, ro RunOptions) (Row,
 	prompts := makePrompts(sc)
 	start := time.Now()
 	if sc.DropFraction > 0 && sim != nil {
-		sim.SetFaults(bedrocksim.Faults{QuotaDropFraction: sc.DropFraction, QuotaDropAt: start.Add(sc.DropAfter)})
+		f := sc.faults()
+		f.QuotaDropFraction, f.QuotaDropAt = sc.DropFraction, start.Add(sc.DropAfter)
+		sim.SetFaults(f)
 	}
 	deadline := start.Add(sc.Duration)
 	var calls, oks, fails atomic.Int64
@@ -473,4 +476,14 @@ func throttlesBetween(st bedrocksim.Stats, from, to time.Time) int64 {
 		}
 	}
 	return n
+}
+
+// faults are the simulator faults in force from the start of a run: with
+// an UnavailableRate, the first two calls get a 503 too, so that every run,
+// however short, shows how each client retries one.
+func (sc Scenario) faults() bedrocksim.Faults {
+	if sc.UnavailableRate == 0 {
+		return bedrocksim.Faults{}
+	}
+	return bedrocksim.Faults{ServiceUnavailable: bedrocksim.Trigger{Next: 2, Rate: sc.UnavailableRate}}
 }

@@ -31,10 +31,14 @@ type Scenario struct {
 	// fraction DropAfter into the run; the guard is not told.
 	DropFraction float64
 	DropAfter    time.Duration
-	Workers      int
-	Duration     time.Duration
-	Classes      []SizeClass
-	MaxTokens    []int
+	// UnavailableRate is the fraction of calls the server answers with 503
+	// ServiceUnavailableException, as Bedrock does at peak (and, when it is
+	// set, the first two calls of the run).
+	UnavailableRate float64
+	Workers         int
+	Duration        time.Duration
+	Classes         []SizeClass
+	MaxTokens       []int
 	// StreamShare is the fraction of calls made with ConverseStream.
 	StreamShare float64
 	Model       string
@@ -101,6 +105,7 @@ func Scenarios(window time.Duration, workers int, duration time.Duration) map[st
 		// overruns many times over.
 		s.Server = bedrocksim.Quota{RequestsPerMinute: perSec(20), TokensPerMinute: perSec(4_000)}
 		s.StreamShare = 0.3
+		s.UnavailableRate = 0.02
 	})
 	add("no-quota", func(s *Scenario) {
 		s.Server = bedrocksim.Quota{RequestsPerMinute: perSec(50), TokensPerMinute: perSec(10_000)}
