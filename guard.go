@@ -157,7 +157,9 @@ func WithStreamIdleTimeout(d time.Duration) Option {
 
 // ObserveOnly makes the guard classify failures and report events without
 // changing the client's behaviour: no pacing, no reservations and the
-// client's own retryer. Use it to measure an unguarded client.
+// client's own retryer, whose retries are reported to an observer that
+// implements retrypolicy.Observer (without their delay, which only the SDK
+// knows). Use it to measure an unguarded client.
 func ObserveOnly() Option { return func(s *settings) { s.observeOnly = true } }
 
 // WithLogger sets the logger for warnings (default slog.Default()).

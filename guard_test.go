@@ -18,6 +18,7 @@ import (
 	"github.com/aws/smithy-go/middleware"
 	"github.com/bedrockguard/bedrockguard"
 	"github.com/bedrockguard/bedrockguard/bedrocksim"
+	"github.com/bedrockguard/bedrockguard/classify"
 	gmw "github.com/bedrockguard/bedrockguard/middleware"
 	"github.com/bedrockguard/bedrockguard/pacing"
 	"github.com/bedrockguard/bedrockguard/retrypolicy"
@@ -113,6 +114,7 @@ type recorder struct {
 	settled           int64
 	lowered           int
 	kinds             []string
+	retries           []string
 	ends              int
 }
 
@@ -132,6 +134,15 @@ func (r *recorder) Throttled(_ context.Context, _ *gmw.Call, e gmw.ThrottleEvent
 		r.lowered++
 	}
 }
+
+func (r *recorder) OnRetry(_ context.Context, e retrypolicy.RetryEvent) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.retries = append(r.retries, e.Class.Kind.String())
+}
+
+func (r *recorder) OnBudgetExhausted(context.Context, classify.Class)  {}
+func (r *recorder) OnGiveUp(context.Context, *retrypolicy.GiveUpError) {}
 
 func (r *recorder) End(context.Context, *gmw.Call, error) {
 	r.mu.Lock()
@@ -345,6 +356,9 @@ func TestObserveOnlyReportsWithoutPacing(t *testing.T) {
 	}
 	if obs.throttle != 3 || obs.lowered != 0 {
 		t.Fatalf("observed %d throttles (%d lowered), want 3 and none lowered", obs.throttle, obs.lowered)
+	}
+	if len(obs.retries) != 2 || obs.retries[0] != "throttle_tokens" {
+		t.Fatalf("observed retries %v, want the SDK's 2 retries of a tokens throttle", obs.retries)
 	}
 	if st := g.State(ctx, "us-east-1", haiku); st.TokenRate() != 1000 {
 		t.Fatalf("rate %v changed in observe-only mode", st.TokenRate())

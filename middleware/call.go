@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/aws/smithy-go/middleware"
+	"github.com/bedrockguard/bedrockguard/classify"
 	"github.com/bedrockguard/bedrockguard/pacing"
 	"github.com/bedrockguard/bedrockguard/tokens"
 )
@@ -36,8 +37,11 @@ type Call struct {
 	cfg      pacing.KeyConfig
 	limiter  *pacing.Limiter
 	attempts atomic.Int32
-	tapped   atomic.Bool // a stream tap will end the operation
-	endOnce  sync.Once
+	// lastClass is the class of the last failed attempt; attempts of one
+	// call run one after another.
+	lastClass classify.Class
+	tapped    atomic.Bool // a stream tap will end the operation
+	endOnce   sync.Once
 
 	// firstChunk is the time from Started to the first content event of a
 	// stream, plus one nanosecond; 0 until then (see FirstChunk).

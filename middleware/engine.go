@@ -12,6 +12,7 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/bedrockguard/bedrockguard/classify"
 	"github.com/bedrockguard/bedrockguard/pacing"
+	"github.com/bedrockguard/bedrockguard/retrypolicy"
 	"github.com/bedrockguard/bedrockguard/tokens"
 )
 
@@ -172,6 +173,14 @@ func (m pace) HandleFinalize(ctx context.Context, in middleware.FinalizeInput, n
 		return next.HandleFinalize(ctx, in)
 	}
 	n := int(c.attempts.Add(1))
+	if n > 1 && e.cfg.ObserveOnly {
+		// The client's own retryer decided this retry: report it, as
+		// retrypolicy does when the guard retries (the SDK's delay is not
+		// known here).
+		if ro, ok := e.cfg.Observer.(retrypolicy.Observer); ok {
+			ro.OnRetry(ctx, retrypolicy.RetryEvent{Attempt: n - 1, Class: c.lastClass})
+		}
+	}
 	reserve := c.Estimate.ReserveTokens()
 	var t *pacing.Ticket // nil in observe-only mode: nothing is reserved
 	if !e.cfg.ObserveOnly {
@@ -216,6 +225,7 @@ func (m pace) HandleFinalize(ctx context.Context, in middleware.FinalizeInput, n
 func (e *Engine) failed(ctx context.Context, c *Call, a *attempt, err error) {
 	a.ticket.Release()
 	cls := e.cfg.Classify(err)
+	c.lastClass = cls
 	if !cls.Throttle {
 		return
 	}
