@@ -61,6 +61,16 @@ func (c *Call) PacingState(ctx context.Context) pacing.KeyState {
 	return c.limiter.State(ctx, c.Key, c.cfg)
 }
 
+// StoreErrors returns how many of the limiter's Store calls failed and
+// were served by its local fallback (see pacing.Limiter.StoreErrors), and
+// the limiter, to tell guards apart; (0, nil) when there is none.
+func (c *Call) StoreErrors() (int64, *pacing.Limiter) {
+	if c.limiter == nil {
+		return 0, nil
+	}
+	return c.limiter.StoreErrors(), c.limiter
+}
+
 type callKey struct{}
 
 // CallFrom returns the Call of the operation running in ctx, if any.

@@ -69,6 +69,7 @@ type Bridge struct {
 	settled         metric.Int64Counter
 	estimateRatio   metric.Float64Histogram
 	rate            metric.Float64ObservableGauge
+	storeErrors     metric.Int64ObservableCounter
 	registration    metric.Registration
 
 	keys  sync.Map // pacing key -> *middleware.Call, for the rate gauge
@@ -195,8 +196,11 @@ func New(opts ...Option) (*Bridge, error) {
 	b.rate, err = m.Float64ObservableGauge(MetricPacingRate, metric.WithUnit("1/min"),
 		metric.WithDescription("Current adaptive rate per pacing key, in requests or tokens per minute; absent while a limit is not paced."))
 	check(err)
-	if err == nil {
-		b.registration, err = m.RegisterCallback(b.observeRates, b.rate)
+	b.storeErrors, err = m.Int64ObservableCounter(MetricPacingStoreErrors, metric.WithUnit("{error}"),
+		metric.WithDescription("Pacing store calls that failed (a shared store down) and were served by local pacing instead."))
+	check(err)
+	if len(errs) == 0 {
+		b.registration, err = m.RegisterCallback(b.observeRates, b.rate, b.storeErrors)
 		check(err)
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -230,10 +234,17 @@ func (b *Bridge) remember(c *middleware.Call) {
 }
 
 // observeRates reports the current adaptive rate of every key seen, per
-// minute, for the limits being paced.
+// minute, for the limits being paced, and the store errors of every guard
+// seen.
 func (b *Bridge) observeRates(ctx context.Context, o metric.Observer) error {
+	var storeErrors int64
+	limiters := map[*pacing.Limiter]bool{}
 	b.keys.Range(func(_, v any) bool {
 		c := v.(*middleware.Call)
+		if n, l := c.StoreErrors(); l != nil && !limiters[l] {
+			limiters[l] = true
+			storeErrors += n
+		}
 		st := c.PacingState(ctx)
 		perMinute := float64(time.Minute) / float64(windowOf(c.Limits))
 		for _, axis := range [...]pacing.Axis{pacing.Requests, pacing.Tokens} {
@@ -249,6 +260,9 @@ func (b *Bridge) observeRates(ctx context.Context, o metric.Observer) error {
 		}
 		return true
 	})
+	if len(limiters) > 0 {
+		o.ObserveInt64(b.storeErrors, storeErrors, metric.WithAttributes(b.with()...))
+	}
 	return nil
 }
 

@@ -33,6 +33,9 @@ const (
 	// MetricTokensSettled counts tokens settled with the reported usage
 	// ({token}).
 	MetricTokensSettled = "aws.bedrock.tokens.settled"
+	// MetricPacingStoreErrors counts the pacing Store calls that failed (a
+	// shared Redis store down) and were served by local pacing instead.
+	MetricPacingStoreErrors = "aws.bedrock.pacing.store_errors"
 	// MetricEstimateRatio is the histogram of estimated over reported input
 	// tokens (1).
 	MetricEstimateRatio = "aws.bedrock.tokens.estimate_ratio"

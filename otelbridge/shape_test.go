@@ -52,6 +52,7 @@ var documented = []struct {
 		[]attribute.Key{otelbridge.KeyOperationName, otelbridge.KeyProviderName, otelbridge.KeyRequestModel, otelbridge.KeyCloudRegion}},
 	{otelbridge.MetricTokensSettled, "aws_bedrock_tokens_settled_total", "counter", "{token}",
 		[]attribute.Key{otelbridge.KeyOperationName, otelbridge.KeyProviderName, otelbridge.KeyRequestModel, otelbridge.KeyCloudRegion}},
+	{otelbridge.MetricPacingStoreErrors, "aws_bedrock_pacing_store_errors_total", "counter", "{error}", nil},
 	{otelbridge.MetricEstimateRatio, "aws_bedrock_tokens_estimate_ratio", "histogram", "1",
 		[]attribute.Key{otelbridge.KeyOperationName, otelbridge.KeyProviderName, otelbridge.KeyRequestModel, otelbridge.KeyCloudRegion}},
 }
