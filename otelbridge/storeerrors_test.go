@@ -21,7 +21,9 @@ var errDown = errors.New("store down")
 func (deadStore) Reserve(context.Context, string, pacing.KeyConfig, pacing.Amount) (pacing.ReserveResult, error) {
 	return pacing.ReserveResult{}, errDown
 }
-func (deadStore) Return(context.Context, string, pacing.KeyConfig, pacing.Amount) error { return errDown }
+func (deadStore) Return(context.Context, string, pacing.KeyConfig, pacing.Amount) error {
+	return errDown
+}
 func (deadStore) Throttled(context.Context, string, pacing.KeyConfig, pacing.Axis) (bool, error) {
 	return false, errDown
 }
