@@ -104,6 +104,10 @@ func TestEveryOperationSettlesToTheServersCharge(t *testing.T) {
 	if obs.settles != 4 || obs.settled != ks.TokensCharged {
 		t.Fatalf("guard settled %d calls for %d tokens; server charged %d tokens", obs.settles, obs.settled, ks.TokensCharged)
 	}
+	// Converse and ConverseStream report the model's stop reason.
+	if obs.finishes[0] == "" || obs.finishes[1] == "" {
+		t.Fatalf("finish reasons %q, want Converse's and ConverseStream's", obs.finishes)
+	}
 }
 
 // recorder is an Observer that keeps counts.
@@ -112,6 +116,7 @@ type recorder struct {
 	mu                sync.Mutex
 	settles, throttle int
 	settled           int64
+	finishes          []string
 	lowered           int
 	kinds             []string
 	retries           []string
@@ -123,6 +128,7 @@ func (r *recorder) Settled(_ context.Context, _ *gmw.Call, e gmw.SettleEvent) {
 	defer r.mu.Unlock()
 	r.settles++
 	r.settled += e.Settled
+	r.finishes = append(r.finishes, e.FinishReason)
 }
 
 func (r *recorder) Throttled(_ context.Context, _ *gmw.Call, e gmw.ThrottleEvent) {

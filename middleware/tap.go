@@ -70,6 +70,7 @@ type tap struct {
 	events     int
 	usage      tokens.Usage
 	haveUsage  bool
+	stopReason string // ConverseStream's messageStop, for the finish reason
 	partial    partialUsage
 	exception  error // the SDK's error for an exception frame
 	exceptCode string
@@ -249,6 +250,10 @@ func (t *tap) event(typ, payload []byte) {
 	case "contentBlockDelta":
 		t.firstChunk()
 		t.partial.contentBytes += textBytes(payload)
+	case "messageStop":
+		if r, ok := stringValue(payload, "stopReason"); ok {
+			t.stopReason = string(r)
+		}
 	case "metadata":
 		var ev struct {
 			Usage *struct {
@@ -383,7 +388,7 @@ func (t *tap) finish(cause error) {
 	}
 	content := t.partial.contentBytes > 0 || t.partial.outputTokens > 0
 	spent := t.partialTokens()
-	usage, haveUsage, exc, code := t.usage, t.haveUsage, t.exception, t.exceptCode
+	usage, haveUsage, exc, code, stopReason := t.usage, t.haveUsage, t.exception, t.exceptCode, t.stopReason
 	malformed := t.decodeErrs > 0
 	eof, readErr := t.eof, t.readErr
 	t.mu.Unlock()
@@ -405,7 +410,7 @@ func (t *tap) finish(cause error) {
 		e.failed(t.ctx, c, a, midErr) // records the throttle and adapts; the ticket is already settled
 		endErr = se
 	case haveUsage:
-		e.settle(t.ctx, c, a.ticket, usage)
+		e.settleWith(t.ctx, c, a.ticket, usage, stopReason)
 		if malformed {
 			endErr = ErrStreamMalformed
 		}

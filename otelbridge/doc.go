@@ -32,7 +32,7 @@
 // once known gen_ai.usage.input_tokens (cache reads and writes included),
 // gen_ai.usage.output_tokens, gen_ai.usage.cache_read.input_tokens,
 // gen_ai.usage.cache_creation.input_tokens, gen_ai.response.finish_reasons
-// (Converse only), gen_ai.response.time_to_first_chunk (streams, seconds),
+// (Converse and ConverseStream), gen_ai.response.time_to_first_chunk (streams, seconds),
 // aws.request_id (of the last attempt), aws.bedrock.attempts; on failure
 // error.type (the service's error code, e.g. "ThrottlingException", or
 // "PacingRejected", or the guard's class name when there is no code) and
