@@ -17,9 +17,11 @@ type Quota struct {
 	// TokensPerMinute is the tokens allowed per Window (input + output x
 	// burndown, with max_tokens reserved up front), the main limit.
 	TokensPerMinute int64
-	// TokensPerDay is the daily token quota (1440 windows). The guard
-	// records usage against it; Bedrock fails calls past it with a
-	// tokens-per-day throttle, which the guard does not retry.
+	// TokensPerDay is the daily token quota (1440 windows). It is validated
+	// but not paced against: a day is too long a horizon to pace. Bedrock
+	// fails calls past it with a tokens-per-day throttle, which the guard
+	// classifies, reports (deploy/'s BedrockTokensPerDayThrottled alert pages
+	// on it) and does not retry.
 	TokensPerDay int64
 	// Window is the quota period; zero means one minute. Tests and the
 	// simulator use seconds.
