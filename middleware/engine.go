@@ -115,8 +115,9 @@ var guarded = map[string]bool{
 
 type skipKey struct{}
 
-// Skip marks ctx so that the guard passes the call through untouched; the
-// guard's own CountTokens calls use it.
+// Skip marks ctx so that the guard passes the call through untouched: no
+// estimate, no pacing, no events. (The estimator's own CountTokens calls are
+// recognised by tokens.IsEstimatorCall instead.)
 func Skip(ctx context.Context) context.Context { return context.WithValue(ctx, skipKey{}, true) }
 
 type estimate struct{ e *Engine }
