@@ -24,8 +24,8 @@ func ExampleInstall() {
 
 	guard, err := bedrockguard.Install(&cfg,
 		bedrockguard.WithQuota("anthropic.claude-3-5-haiku-20241022-v1:0",
-			bedrockguard.Quota{TokensPerMinute: 400_000, RequestsPerMinute: 400}),
-		bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerMinute: 200_000}),
+			bedrockguard.Quota{TokensPerWindow: 400_000, RequestsPerWindow: 400}),
+		bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerWindow: 200_000}),
 	)
 	if err != nil {
 		log.Fatal(err)
@@ -53,7 +53,7 @@ func ExampleInstall() {
 // untouched.
 func ExampleInstall_invalidOption() {
 	var cfg aws.Config
-	_, err := bedrockguard.Install(&cfg, bedrockguard.WithQuota("", bedrockguard.Quota{TokensPerMinute: 1000}))
+	_, err := bedrockguard.Install(&cfg, bedrockguard.WithQuota("", bedrockguard.Quota{TokensPerWindow: 1000}))
 	fmt.Println(err)
 	fmt.Println(len(cfg.ServiceOptions))
 	// Output:
@@ -65,7 +65,7 @@ func ExampleInstall_invalidOption() {
 // config.LoadDefaultConfig.
 func ExampleLoadOption() {
 	cfg, err := config.LoadDefaultConfig(context.Background(),
-		bedrockguard.LoadOption(bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerMinute: 200_000})))
+		bedrockguard.LoadOption(bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerWindow: 200_000})))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -75,7 +75,7 @@ func ExampleLoadOption() {
 // ClientOption guards a client made with bedrockruntime.New, or a single
 // call.
 func ExampleGuard_ClientOption() {
-	guard, err := bedrockguard.New(bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerMinute: 200_000}))
+	guard, err := bedrockguard.New(bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerWindow: 200_000}))
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -3,237 +3,77 @@ package bedrockguard
 import (
 	"context"
 	"errors"
-	"log/slog"
-	"sync"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
+	"github.com/aws/smithy-go/middleware"
 	"github.com/bedrockguard/bedrockguard/classify"
-	"github.com/bedrockguard/bedrockguard/middleware"
+	guardconfig "github.com/bedrockguard/bedrockguard/internal/config"
+	"github.com/bedrockguard/bedrockguard/internal/engine"
+	"github.com/bedrockguard/bedrockguard/internal/limiter"
+	"github.com/bedrockguard/bedrockguard/internal/retry"
+	"github.com/bedrockguard/bedrockguard/internal/tokens"
 	"github.com/bedrockguard/bedrockguard/pacing"
-	"github.com/bedrockguard/bedrockguard/retrypolicy"
-	"github.com/bedrockguard/bedrockguard/tokens"
 )
 
-// Priority orders waiting calls of one model: Interactive before Batch.
-type Priority = pacing.Priority
-
-const (
-	// Interactive is the default priority: a user is waiting.
-	Interactive = pacing.Interactive
-	// Batch yields to Interactive traffic, but waits at most about one
-	// quota window longer than it would otherwise.
-	Batch = pacing.Batch
-)
-
-// WithPriority returns a context whose Bedrock calls are paced at p.
-func WithPriority(ctx context.Context, p Priority) context.Context {
-	return middleware.WithPriority(ctx, p)
-}
-
-// Option configures a [Guard].
-type Option func(*settings)
-
-type settings struct {
-	quotas       map[string]Quota
-	defaultQuota Quota
-	errs         []error
-	pacing       pacing.Config
-	estimator    tokens.Options
-	retry        retrypolicy.Options
-	observer     middleware.Observer
-	logger       *slog.Logger
-	classifiers  []classify.Classifier
-	noPeek       bool
-	streamIdle   time.Duration
-	observeOnly  bool
-}
-
-// WithQuota sets the quota of one model ID or inference profile ID (an
-// inference profile has its own quota, separate from its model's).
-func WithQuota(modelID string, q Quota) Option {
-	return func(s *settings) {
-		if modelID == "" {
-			s.errs = append(s.errs, &OptionError{Option: "WithQuota", Reason: "empty model ID"})
-			return
-		}
-		if err := q.validate("WithQuota(" + modelID + ")"); err != nil {
-			s.errs = append(s.errs, err)
-			return
-		}
-		s.quotas[modelID] = q
-	}
-}
-
-// WithDefaultQuota sets the quota of models without their own [WithQuota].
-func WithDefaultQuota(q Quota) Option {
-	return func(s *settings) {
-		if err := q.validate("WithDefaultQuota"); err != nil {
-			s.errs = append(s.errs, err)
-			return
-		}
-		s.defaultQuota = q
-	}
-}
-
-// WithStore keeps bucket state in st, for example a Redis store shared by a
-// fleet of processes. The default is in process.
-func WithStore(st pacing.Store) Option { return func(s *settings) { s.pacing.Store = st } }
-
-// WithPacing tunes the limiter (algorithm, decrease factor, clock...). Its
-// Store field is overridden by [WithStore] when both are given.
-func WithPacing(c pacing.Config) Option {
-	return func(s *settings) {
-		st := s.pacing.Store
-		s.pacing = c
-		if c.Store == nil {
-			s.pacing.Store = st
-		}
-	}
-}
-
-// WithEstimator configures token estimation (tokenizer, burndown and
-// max-tokens overrides).
-func WithEstimator(o tokens.Options) Option { return func(s *settings) { s.estimator = o } }
-
-// WithRetry configures retries (max attempts, backoff, budget).
-// A zero MaxAttempts keeps the one set by [WithMaxAttempts].
-func WithRetry(o retrypolicy.Options) Option {
-	return func(s *settings) {
-		n := s.retry.MaxAttempts
-		s.retry = o
-		if o.MaxAttempts == 0 {
-			s.retry.MaxAttempts = n
-		}
-	}
-}
-
-// WithMaxAttempts sets the maximum attempts per call, first one included
-// (default 5).
-func WithMaxAttempts(n int) Option {
-	return func(s *settings) {
-		if n < 1 {
-			s.errs = append(s.errs, &OptionError{Option: "WithMaxAttempts", Reason: "must be at least 1"})
-			return
-		}
-		s.retry.MaxAttempts = n
-	}
-}
-
-// WithClassifier puts c in front of the default error classifiers.
-func WithClassifier(c classify.Classifier) Option {
-	return func(s *settings) { s.classifiers = append(s.classifiers, c) }
-}
-
-// WithObserver sends the guard's events to o (see the otelbridge package
-// for OpenTelemetry). If o also implements retrypolicy.Observer, it is told
-// about retries, budget exhaustion and give-ups too.
-func WithObserver(o middleware.Observer) Option { return func(s *settings) { s.observer = o } }
-
-// WithStreamPeek turns the stream peek on or off (default on). With it on,
-// ConverseStream and InvokeModelWithResponseStream return only once the
-// stream's first frame has arrived, and a stream whose first frame is an
-// exception (a throttle after HTTP 200, before any content) is retried like
-// an error response instead of reaching the application as an empty stream
-// whose Err() is the throttle. The cost is one copy of the first frame; the
-// first event reaches the application at the same time either way.
-func WithStreamPeek(on bool) Option { return func(s *settings) { s.noPeek = !on } }
-
-// WithStreamIdleTimeout sets how long a stream may be neither read nor
-// closed before the guard stops waiting for its usage and settles its
-// reservation with what it has seen (default 5 minutes). The stream itself
-// is left as it is.
-func WithStreamIdleTimeout(d time.Duration) Option {
-	return func(s *settings) {
-		if d <= 0 {
-			s.errs = append(s.errs, &OptionError{Option: "WithStreamIdleTimeout", Reason: "must be positive"})
-			return
-		}
-		s.streamIdle = d
-	}
-}
-
-// ObserveOnly makes the guard classify failures and report events without
-// changing the client's behaviour: no pacing, no reservations and the
-// client's own retryer, whose retries are reported to an observer that
-// implements retrypolicy.Observer (without their delay, which only the SDK
-// knows). Use it to measure an unguarded client.
-func ObserveOnly() Option { return func(s *settings) { s.observeOnly = true } }
-
-// WithLogger sets the logger for warnings (default slog.Default()).
-func WithLogger(l *slog.Logger) Option { return func(s *settings) { s.logger = l } }
-
-// Guard owns the limiters, the estimator's calibration and the retry budget
-// shared by every Bedrock Runtime client it is installed on. It is safe for
-// concurrent use.
+// Guard owns the pacing state, the estimator's calibration and the retry
+// budget shared by every Bedrock Runtime client it is installed on. It is
+// safe for concurrent use. Make one per process (or per aws.Config) with
+// [Install], [LoadOption] or [New].
 type Guard struct {
-	s         settings
-	limiter   *pacing.Limiter
-	estimator *tokens.Estimator
-	policy    *retrypolicy.Policy
-	engine    *middleware.Engine
-	classify  classify.Chain
-
-	mu sync.Mutex
+	s        guardconfig.Settings
+	limiter  *limiter.Limiter
+	policy   *retry.Policy
+	engine   *engine.Engine
+	classify classify.Classifier
 }
 
-// New returns a Guard, or an *OptionError for invalid options.
+// New returns a Guard, or an error that unwraps to one [*OptionError] per
+// invalid option. Most programs call [Install] instead.
 func New(opts ...Option) (*Guard, error) {
-	s := settings{quotas: map[string]Quota{}}
+	s := guardconfig.Defaults()
 	for _, o := range opts {
+		if o == nil {
+			s.Errs = append(s.Errs, optionErr("Option", "nil option"))
+			continue
+		}
 		o(&s)
 	}
-	if err := errors.Join(s.errs...); err != nil {
+	if err := errors.Join(s.Errs...); err != nil {
 		return nil, err
 	}
-	if s.observer == nil {
-		s.observer = middleware.Nop{}
-	}
-	if s.logger == nil {
-		s.logger = slog.Default()
+	if s.Observer == nil {
+		s.Observer = NopObserver{}
 	}
 	g := &Guard{s: s}
 	var err error
-	if g.limiter, err = pacing.NewLimiter(s.pacing); err != nil {
-		return nil, &OptionError{Option: "WithPacing", Reason: err.Error()}
+	if g.limiter, err = limiter.NewLimiter(s.Pacing); err != nil {
+		return nil, &OptionError{Option: "pacing", Err: err}
 	}
-	if g.estimator, err = tokens.New(s.estimator); err != nil {
-		return nil, &OptionError{Option: "WithEstimator", Reason: err.Error()}
+	est, err := tokens.New(s.Estimator)
+	if err != nil {
+		return nil, &OptionError{Option: "estimator", Err: err}
 	}
-	g.classify = classify.With(append(s.classifiers, guardErrors{})...)
-	ro := s.retry
-	if ro.MaxAttempts == 0 {
-		ro.MaxAttempts = 5
+	g.classify = classify.With(append(s.Classifiers, guardErrors{})...)
+	ro := s.Retry
+	ro.Logger = s.Logger
+	ro.Classifier = g.classify
+	ro.Observer = retryObserver{s.Observer}
+	if g.policy, err = retry.New(ro); err != nil {
+		return nil, &OptionError{Option: "retry", Err: err}
 	}
-	if ro.Logger == nil {
-		ro.Logger = s.logger
-	}
-	if ro.Classifier == nil {
-		ro.Classifier = g.classify
-	}
-	if ro.Observer == nil {
-		// An observer that also understands retries (otelbridge does) is
-		// told about them.
-		if o, ok := s.observer.(retrypolicy.Observer); ok {
-			ro.Observer = o
-		}
-	}
-	if g.policy, err = retrypolicy.New(ro); err != nil {
-		return nil, &OptionError{Option: "WithRetry", Reason: err.Error()}
-	}
-	g.engine, err = middleware.New(middleware.Config{
+	g.engine, err = engine.New(engine.Config{
 		Limiter:     g.limiter,
-		Estimator:   g.estimator,
+		Estimator:   est,
 		Limits:      g.limits,
 		Classify:    g.classify.Classify,
-		Observer:    s.observer,
-		Clock:       s.pacing.Clock,
-		ObserveOnly: s.observeOnly,
+		Observer:    s.Observer,
+		Clock:       s.Pacing.Clock,
+		ObserveOnly: s.ObserveOnly,
 
-		StreamIdleTimeout: s.streamIdle,
-		DisableStreamPeek: s.noPeek,
+		StreamIdleTimeout: s.StreamIdle,
+		StreamPeek:        s.StreamPeek,
 	})
 	if err != nil {
 		return nil, err
@@ -243,7 +83,8 @@ func New(opts ...Option) (*Guard, error) {
 
 // Install creates a Guard and installs it on cfg: every Bedrock Runtime
 // client created from cfg afterwards is guarded; clients of other services
-// (STS, SSO...) are untouched.
+// (STS, SSO...) are untouched. Invalid options fail here, with an
+// [*OptionError].
 func Install(cfg *aws.Config, opts ...Option) (*Guard, error) {
 	g, err := New(opts...)
 	if err != nil {
@@ -261,7 +102,8 @@ func (g *Guard) Install(cfg *aws.Config) {
 }
 
 // LoadOption creates a Guard and returns it as an option for
-// config.LoadDefaultConfig. Invalid options make LoadDefaultConfig fail.
+// config.LoadDefaultConfig. Invalid options make LoadDefaultConfig fail
+// with an [*OptionError].
 func LoadOption(opts ...Option) config.LoadOptionsFunc {
 	g, err := New(opts...)
 	if err != nil {
@@ -276,9 +118,25 @@ func (g *Guard) LoadOption() config.LoadOptionsFunc {
 }
 
 // ClientOption returns g as an option for bedrockruntime.New,
-// bedrockruntime.NewFromConfig or a single operation call.
+// bedrockruntime.NewFromConfig or a single operation call: it adds the
+// guard's middlewares and wraps the client's retryer.
 func (g *Guard) ClientOption() func(*bedrockruntime.Options) {
 	return g.apply
+}
+
+// AddTo adds the guard's middlewares to a Bedrock Runtime stack, for users
+// who compose their own stack (see package middleware). Unlike
+// [Guard.ClientOption] it cannot wrap the client's retryer, so retries are
+// classified and reported but follow the client's own retry policy. It is
+// idempotent.
+func (g *Guard) AddTo(stack *middleware.Stack) error {
+	if err := g.engine.AddTo(stack); err != nil {
+		return err
+	}
+	if g.s.ObserveOnly {
+		return nil
+	}
+	return g.policy.AddTo(stack)
 }
 
 func (g *Guard) serviceOption(serviceID string, o any) {
@@ -288,44 +146,58 @@ func (g *Guard) serviceOption(serviceID string, o any) {
 }
 
 func (g *Guard) apply(o *bedrockruntime.Options) {
-	if g.s.observeOnly {
-		o.APIOptions = append(o.APIOptions, g.engine.AddTo)
-		return
+	o.APIOptions = append(o.APIOptions, g.AddTo)
+	if !g.s.ObserveOnly {
+		o.Retryer = g.policy.Wrap(o.Retryer)
 	}
-	o.APIOptions = append(o.APIOptions, g.engine.AddTo, g.policy.AddTo)
-	o.Retryer = g.policy.Wrap(o.Retryer)
 }
 
 // limits returns the configured quota of a model ID.
-func (g *Guard) limits(modelID string) pacing.Limits {
-	if q, ok := g.s.quotas[modelID]; ok {
-		return q.limits()
+func (g *Guard) limits(modelID string) limiter.Limits {
+	if q, ok := g.s.Quotas[modelID]; ok {
+		return q
 	}
-	return g.s.defaultQuota.limits()
+	return g.s.DefaultQuota
 }
 
-// Limiter returns the guard's limiter, for inspection (rates, outstanding
-// reservations).
-func (g *Guard) Limiter() *pacing.Limiter { return g.limiter }
-
-// Estimator returns the guard's token estimator, for inspection
-// (calibration).
-func (g *Guard) Estimator() *tokens.Estimator { return g.estimator }
-
-// State returns the current buckets and adaptive rates of a model in a
-// region.
+// State returns the current pacing state of a model in a region: each
+// axis' adaptive rate per window, bucket level and whether it is paced. With
+// a shared store it asks the store.
 func (g *Guard) State(ctx context.Context, region, modelID string) pacing.KeyState {
 	return g.limiter.State(ctx, region+"/"+modelID, g.limiter.KeyConfig(g.limits(modelID)))
 }
+
+// Outstanding returns the number of admitted attempts whose reservation is
+// not yet settled or released: 0 once every call and stream has ended. A
+// graceful shutdown or a test can wait for it to reach 0.
+func (g *Guard) Outstanding() int64 { return g.limiter.Outstanding() }
 
 // guardErrors classifies the guard's own errors: pacing refusals are final.
 type guardErrors struct{}
 
 func (guardErrors) Classify(err error) classify.Class {
-	var de *pacing.DeadlineError
-	var tl *pacing.TooLargeError
+	var de *DeadlineError
+	var tl *TooLargeError
 	if errors.As(err, &de) || errors.As(err, &tl) {
 		return classify.Class{Kind: classify.NotRetryable, Code: "PacingRejected"}
 	}
 	return classify.Class{}
 }
+
+// retryObserver passes the retry policy's decisions to the Observer.
+type retryObserver struct{ o engine.Observer }
+
+func (r retryObserver) OnRetry(ctx context.Context, ev retry.RetryEvent) {
+	if c, ok := engine.CallFrom(ctx); ok {
+		r.o.Retry(ctx, c, engine.RetryEvent{Attempt: ev.Attempt, Class: ev.Class, Delay: ev.Delay})
+	}
+}
+
+func (r retryObserver) OnBudgetExhausted(ctx context.Context, cls classify.Class) {
+	if c, ok := engine.CallFrom(ctx); ok {
+		r.o.Retry(ctx, c, engine.RetryEvent{Attempt: c.Attempts(), Class: cls, BudgetExhausted: true})
+	}
+}
+
+func (retryObserver) OnGiveUp(context.Context, *retry.GiveUpError) {}
+

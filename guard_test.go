@@ -19,8 +19,8 @@ import (
 	"github.com/bedrockguard/bedrockguard"
 	"github.com/bedrockguard/bedrockguard/bedrocksim"
 	"github.com/bedrockguard/bedrockguard/classify"
+	"github.com/bedrockguard/bedrockguard/internal/limiter"
 	gmw "github.com/bedrockguard/bedrockguard/middleware"
-	"github.com/bedrockguard/bedrockguard/pacing"
 	"github.com/bedrockguard/bedrockguard/retrypolicy"
 )
 
@@ -58,9 +58,9 @@ func assertNoLeak(t *testing.T, g *bedrockguard.Guard) {
 }
 
 func TestEveryOperationSettlesToTheServersCharge(t *testing.T) {
-	sim, cfg := newSim(t, bedrocksim.Options{DefaultQuota: bedrocksim.Quota{TokensPerMinute: 1_000_000}})
+	sim, cfg := newSim(t, bedrocksim.Options{DefaultQuota: bedrocksim.Quota{TokensPerWindow: 1_000_000}})
 	obs := &recorder{}
-	g, err := bedrockguard.Install(&cfg, bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerMinute: 1_000_000}), bedrockguard.WithObserver(obs))
+	g, err := bedrockguard.Install(&cfg, bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerWindow: 1_000_000}), bedrockguard.WithObserver(obs))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,10 +157,10 @@ func (r *recorder) End(context.Context, *gmw.Call, error) {
 }
 
 func TestThrottleIsRetriedAndLowersTheRate(t *testing.T) {
-	sim, cfg := newSim(t, bedrocksim.Options{Window: 10 * time.Second, DefaultQuota: bedrocksim.Quota{TokensPerMinute: 1000}, OutputFraction: 1})
+	sim, cfg := newSim(t, bedrocksim.Options{Window: 10 * time.Second, DefaultQuota: bedrocksim.Quota{TokensPerWindow: 1000}, OutputFraction: 1})
 	obs := &recorder{}
 	g, err := bedrockguard.Install(&cfg,
-		bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerMinute: 1_000_000, Window: 10 * time.Second}),
+		bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerWindow: 1_000_000, Window: 10 * time.Second}),
 		bedrockguard.WithObserver(obs), bedrockguard.WithRetry(fastRetry()), bedrockguard.WithMaxAttempts(2))
 	if err != nil {
 		t.Fatal(err)
@@ -184,7 +184,7 @@ func TestThrottleIsRetriedAndLowersTheRate(t *testing.T) {
 	if obs.lowered != 1 {
 		t.Fatalf("rate lowered %d times, want once (the second throttle falls in the cooldown)", obs.lowered)
 	}
-	if r := g.State(ctx, "us-east-1", haiku).TokenRate(); r < 600_000 || r > 610_000 {
+	if r := g.State(ctx, "us-east-1", haiku).Rate[pacing.Tokens]; r < 600_000 || r > 610_000 {
 		t.Fatalf("token rate %v, want 0.6 x the configured quota", r)
 	}
 	assertNoLeak(t, g)
@@ -192,7 +192,7 @@ func TestThrottleIsRetriedAndLowersTheRate(t *testing.T) {
 
 func TestDeadlineFailsAtOnceWithTypedError(t *testing.T) {
 	_, cfg := newSim(t, bedrocksim.Options{})
-	g, err := bedrockguard.Install(&cfg, bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerMinute: 1000}))
+	g, err := bedrockguard.Install(&cfg, bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerWindow: 1000}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,9 +204,9 @@ func TestDeadlineFailsAtOnceWithTypedError(t *testing.T) {
 	defer cancel()
 	start := time.Now()
 	_, err = client.Converse(ctx, converseInput(haiku, "hi", 900))
-	var de *pacing.DeadlineError
+	var de *limiter.DeadlineError
 	if !errors.As(err, &de) {
-		t.Fatalf("err = %v, want a *pacing.DeadlineError", err)
+		t.Fatalf("err = %v, want a *limiter.DeadlineError", err)
 	}
 	if de.Wait < 5*time.Second {
 		t.Fatalf("estimated wait %v", de.Wait)
@@ -217,22 +217,22 @@ func TestDeadlineFailsAtOnceWithTypedError(t *testing.T) {
 
 func TestTooLargeFailsAtOnce(t *testing.T) {
 	_, cfg := newSim(t, bedrocksim.Options{})
-	_, err := bedrockguard.Install(&cfg, bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerMinute: 1000}))
+	_, err := bedrockguard.Install(&cfg, bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerWindow: 1000}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	client := bedrockruntime.NewFromConfig(cfg)
 	_, err = client.Converse(context.Background(), converseInput(haiku, "hi", 4000))
-	var tl *pacing.TooLargeError
+	var tl *limiter.TooLargeError
 	if !errors.As(err, &tl) || tl.Capacity != 1000 {
-		t.Fatalf("err = %v, want a *pacing.TooLargeError", err)
+		t.Fatalf("err = %v, want a *limiter.TooLargeError", err)
 	}
 }
 
 func TestInvalidOptionsFailAtInstall(t *testing.T) {
 	cases := map[string]bedrockguard.Option{
-		"negative":   bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerMinute: -1}),
-		"empty id":   bedrockguard.WithQuota("", bedrockguard.Quota{TokensPerMinute: 1}),
+		"negative":   bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerWindow: -1}),
+		"empty id":   bedrockguard.WithQuota("", bedrockguard.Quota{TokensPerWindow: 1}),
 		"short win":  bedrockguard.WithQuota(haiku, bedrockguard.Quota{Window: time.Millisecond}),
 		"0 attempts": bedrockguard.WithMaxAttempts(0),
 	}
@@ -314,7 +314,7 @@ func TestInstallTwiceDoesNotDouble(t *testing.T) {
 
 func TestPanicInsideTheStackReleases(t *testing.T) {
 	_, cfg := newSim(t, bedrocksim.Options{})
-	g, err := bedrockguard.Install(&cfg, bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerMinute: 100_000}))
+	g, err := bedrockguard.Install(&cfg, bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerWindow: 100_000}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -341,10 +341,10 @@ func fastRetry() retrypolicy.Options {
 }
 
 func TestObserveOnlyReportsWithoutPacing(t *testing.T) {
-	sim, cfg := newSim(t, bedrocksim.Options{Window: 10 * time.Second, DefaultQuota: bedrocksim.Quota{TokensPerMinute: 1000}, OutputFraction: 1})
+	sim, cfg := newSim(t, bedrocksim.Options{Window: 10 * time.Second, DefaultQuota: bedrocksim.Quota{TokensPerWindow: 1000}, OutputFraction: 1})
 	obs := &recorder{}
 	g, err := bedrockguard.Install(&cfg, bedrockguard.ObserveOnly(), bedrockguard.WithObserver(obs),
-		bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerMinute: 1000, Window: 10 * time.Second}))
+		bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerWindow: 1000, Window: 10 * time.Second}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -366,8 +366,8 @@ func TestObserveOnlyReportsWithoutPacing(t *testing.T) {
 	if len(obs.retries) != 2 || obs.retries[0] != "throttle_tokens" {
 		t.Fatalf("observed retries %v, want the SDK's 2 retries of a tokens throttle", obs.retries)
 	}
-	if st := g.State(ctx, "us-east-1", haiku); st.TokenRate() != 1000 {
-		t.Fatalf("rate %v changed in observe-only mode", st.TokenRate())
+	if st := g.State(ctx, "us-east-1", haiku); st.Rate[pacing.Tokens] != 1000 {
+		t.Fatalf("rate %v changed in observe-only mode", st.Rate[pacing.Tokens])
 	}
 	assertNoLeak(t, g)
 }

@@ -22,7 +22,7 @@ import (
 func TestPriorityThroughTheClient(t *testing.T) {
 	_, cfg := newSim(t, bedrocksim.Options{OutputFraction: 1})
 	synctest.Test(t, func(t *testing.T) {
-		g, err := bedrockguard.Install(&cfg, bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerMinute: 1000}))
+		g, err := bedrockguard.Install(&cfg, bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerWindow: 1000}))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -62,7 +62,7 @@ func TestPriorityThroughTheClient(t *testing.T) {
 func TestCancelWhilePacedThroughTheClient(t *testing.T) {
 	sim, cfg := newSim(t, bedrocksim.Options{OutputFraction: 1})
 	synctest.Test(t, func(t *testing.T) {
-		g, err := bedrockguard.Install(&cfg, bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerMinute: 1000}))
+		g, err := bedrockguard.Install(&cfg, bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerWindow: 1000}))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -105,7 +105,7 @@ func TestEveryFailurePathReleases(t *testing.T) {
 	for name, f := range faults {
 		t.Run(name, func(t *testing.T) {
 			sim, cfg := newSim(t, bedrocksim.Options{OutputFraction: 1, Faults: f})
-			g, err := bedrockguard.Install(&cfg, bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerMinute: 1_000_000}),
+			g, err := bedrockguard.Install(&cfg, bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerWindow: 1_000_000}),
 				bedrockguard.WithRetry(fastRetry()), bedrockguard.WithMaxAttempts(3))
 			if err != nil {
 				t.Fatal(err)

@@ -1,58 +1,94 @@
 package bedrockguard
 
 import (
+	"errors"
 	"fmt"
+	"math"
 	"time"
 
-	"github.com/bedrockguard/bedrockguard/pacing"
+	"github.com/bedrockguard/bedrockguard/internal/limiter"
 )
 
-// Quota is a model's Bedrock quota in one region. Zero fields mean "not
-// limited on that axis" (the guard still adapts to throttles on it).
+// Quota is a model's Bedrock quota in one region: how many requests and
+// tokens it may use per Window. Bedrock's quotas are per minute, so Window
+// defaults to one minute and TokensPerWindow is then the account's
+// tokens-per-minute (TPM) quota. Zero fields mean "not known on that axis":
+// the guard still learns that limit from throttles.
+//
+// A Quota{TokensPerWindow: 400_000} is the Service Quotas value "On-demand
+// model inference tokens per minute for <model>" of 400,000.
 type Quota struct {
-	// RequestsPerMinute is the requests allowed per Window. Bedrock no
-	// longer enforces RPM on bedrock-runtime for most models; it remains a
-	// safety knob.
-	RequestsPerMinute int64
-	// TokensPerMinute is the tokens allowed per Window (input + output x
-	// burndown, with max_tokens reserved up front), the main limit.
-	TokensPerMinute int64
-	// TokensPerDay is the daily token quota (1440 windows). It is validated
-	// but not paced against: a day is too long a horizon to pace. Bedrock
-	// fails calls past it with a tokens-per-day throttle, which the guard
-	// classifies, reports (deploy/'s BedrockTokensPerDayThrottled alert pages
-	// on it) and does not retry.
+	// RequestsPerWindow is the requests allowed per Window (RPM when the
+	// window is a minute).
+	RequestsPerWindow int64
+	// TokensPerWindow is the tokens allowed per Window (TPM when the window
+	// is a minute): input tokens plus output tokens times the model's
+	// output burndown, with max_tokens reserved when a call is admitted.
+	TokensPerWindow int64
+	// TokensPerDay is the daily token quota. It is validated but not paced
+	// against: Bedrock fails calls past it with a tokens-per-day throttle,
+	// which the guard classifies, reports and does not retry.
 	TokensPerDay int64
 	// Window is the quota period; zero means one minute. Tests and the
-	// simulator use seconds.
+	// simulator use a few seconds.
 	Window time.Duration
 }
 
-func (q Quota) validate(what string) error {
-	switch {
-	case q.RequestsPerMinute < 0, q.TokensPerMinute < 0, q.TokensPerDay < 0:
-		return &OptionError{Option: what, Reason: fmt.Sprintf("negative quota %+v", q)}
-	case q.Window != 0 && q.Window < time.Second:
-		return &OptionError{Option: what, Reason: fmt.Sprintf("window %v is under one second", q.Window)}
+// maxQuota bounds every quota field: far above any real quota, small enough
+// that the pacing arithmetic (float64 token counts) stays exact.
+const maxQuota = 1 << 50
+
+func (q Quota) validate(option string) error {
+	bad := func(format string, args ...any) error {
+		return &OptionError{Option: option, Err: fmt.Errorf(format, args...)}
+	}
+	for _, f := range []struct {
+		name string
+		v    int64
+	}{{"RequestsPerWindow", q.RequestsPerWindow}, {"TokensPerWindow", q.TokensPerWindow}, {"TokensPerDay", q.TokensPerDay}} {
+		if f.v < 0 || f.v > maxQuota {
+			return bad("%s %d is outside [0, 2^50]", f.name, f.v)
+		}
+	}
+	if q.Window != 0 && q.Window < time.Second {
+		return bad("Window %v is under one second", q.Window)
+	}
+	if q.Window > 24*time.Hour {
+		return bad("Window %v is over a day", q.Window)
 	}
 	return nil
 }
 
-func (q Quota) limits() pacing.Limits {
-	return pacing.Limits{
-		RequestsPerWindow: float64(q.RequestsPerMinute),
-		TokensPerWindow:   float64(q.TokensPerMinute),
+func (q Quota) limits() limiter.Limits {
+	return limiter.Limits{
+		RequestsPerWindow: float64(q.RequestsPerWindow),
+		TokensPerWindow:   float64(q.TokensPerWindow),
 		Window:            q.Window,
 	}
 }
 
 // OptionError reports an invalid option given to [New], [Install] or
-// [LoadOption]. Use errors.As with a *OptionError.
+// [LoadOption]: the option's name and the cause, which it unwraps to. Use
+// errors.As with a *OptionError.
 type OptionError struct {
+	// Option names the option, such as "WithQuota(anthropic.claude-3-haiku)".
 	Option string
-	Reason string
+	// Err is what is wrong with it.
+	Err error
 }
 
+// Error returns "bedrockguard: invalid option <Option>: <Err>".
 func (e *OptionError) Error() string {
-	return "bedrockguard: invalid option " + e.Option + ": " + e.Reason
+	return "bedrockguard: invalid option " + e.Option + ": " + e.Err.Error()
 }
+
+// Unwrap returns the cause.
+func (e *OptionError) Unwrap() error { return e.Err }
+
+// optionErr returns an *OptionError for option with a plain message.
+func optionErr(option, msg string) error {
+	return &OptionError{Option: option, Err: errors.New(msg)}
+}
+
+// finite reports whether v is a finite number.
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }

@@ -22,7 +22,8 @@ import (
 	"github.com/bedrockguard/bedrockguard"
 	"github.com/bedrockguard/bedrockguard/bedrocksim"
 	"github.com/bedrockguard/bedrockguard/classify"
-	gmw "github.com/bedrockguard/bedrockguard/middleware"
+	gmw "github.com/bedrockguard/bedrockguard/internal/engine"
+	"github.com/bedrockguard/bedrockguard/internal/limiter"
 	"github.com/bedrockguard/bedrockguard/pacing"
 )
 
@@ -79,7 +80,7 @@ type spyStore struct {
 	reserved, returned float64
 }
 
-func newSpyStore() *spyStore { return &spyStore{Store: pacing.NewMemoryStore(nil)} }
+func newSpyStore() *spyStore { return &spyStore{Store: limiter.NewMemoryStore(nil)} }
 
 func (s *spyStore) Reserve(ctx context.Context, key string, cfg pacing.KeyConfig, amt pacing.Amount) (pacing.ReserveResult, error) {
 	r, err := s.Store.Reserve(ctx, key, cfg, amt)
@@ -181,7 +182,8 @@ func drain(ch <-chan string) int {
 // the response can arrive before net/http has finished with the request
 // body, which smithy-go closes as soon as the response arrives; net/http
 // then closes the connection in the middle of the stream ("use of closed
-// network connection", bedrock-facts §8.2), with or without the guard.
+// network connection", docs/bedrock.md#use-of-closed-network-connection),
+// with or without the guard.
 const headStart = 5 * time.Millisecond
 
 var streamOps = []string{"ConverseStream", "InvokeModelWithResponseStream"}
@@ -196,7 +198,7 @@ func TestStreamFirstFrameThrottleIsRetried(t *testing.T) {
 				Faults: bedrocksim.Faults{StreamThrottle: bedrocksim.Trigger{Next: 1}}})
 			synctest.Test(t, func(t *testing.T) {
 				obs := &streamObs{}
-				g, err := bedrockguard.Install(&cfg, bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerMinute: 1_000_000}),
+				g, err := bedrockguard.Install(&cfg, bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerWindow: 1_000_000}),
 					bedrockguard.WithObserver(obs), bedrockguard.WithRetry(fastRetry()))
 				if err != nil {
 					t.Fatal(err)
@@ -225,7 +227,7 @@ func TestStreamFirstFrameThrottleIsRetried(t *testing.T) {
 				if len(o.ends) != 1 || o.ends[0] != nil || o.attempts[0] != 2 {
 					t.Fatalf("ends %v after %v attempts; want one clean end after 2", o.ends, o.attempts)
 				}
-				if r := g.State(t.Context(), "us-east-1", haiku).TokenRate(); r >= 1_000_000 {
+				if r := g.State(t.Context(), "us-east-1", haiku).Rate[pacing.Tokens]; r >= 1_000_000 {
 					t.Fatalf("token rate %v: the throttle did not lower it", r)
 				}
 				assertNoLeak(t, g)
@@ -239,7 +241,7 @@ func TestStreamFirstFrameThrottleIsRetried(t *testing.T) {
 func TestStreamFirstFrameThrottleRetriesRunOut(t *testing.T) {
 	sim, cfg := newSim(t, bedrocksim.Options{Latency: bedrocksim.Latency{Base: headStart}, Faults: bedrocksim.Faults{StreamThrottle: bedrocksim.Trigger{Next: 100}}})
 	g, err := bedrockguard.Install(&cfg, bedrockguard.WithRetry(fastRetry()), bedrockguard.WithMaxAttempts(3),
-		bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerMinute: 1_000_000}))
+		bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerWindow: 1_000_000}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -266,7 +268,7 @@ func TestStreamFirstFrameThrottleWithoutPeek(t *testing.T) {
 	sim, cfg := newSim(t, bedrocksim.Options{Latency: bedrocksim.Latency{Base: headStart}, Faults: bedrocksim.Faults{StreamThrottle: bedrocksim.Trigger{Next: 1}}})
 	obs := &streamObs{}
 	g, err := bedrockguard.Install(&cfg, bedrockguard.WithObserver(obs), bedrockguard.WithStreamPeek(false),
-		bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerMinute: 1_000_000}))
+		bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerWindow: 1_000_000}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -308,7 +310,7 @@ func TestStreamThrottleAfterEvents(t *testing.T) {
 				Faults: bedrocksim.Faults{StreamThrottle: bedrocksim.Trigger{Next: 1}, StreamThrottleAfter: 3}})
 			obs := &streamObs{}
 			store := newSpyStore()
-			g, err := bedrockguard.Install(&cfg, bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerMinute: 1_000_000}),
+			g, err := bedrockguard.Install(&cfg, bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerWindow: 1_000_000}),
 				bedrockguard.WithObserver(obs), bedrockguard.WithStore(store))
 			if err != nil {
 				t.Fatal(err)
@@ -359,8 +361,8 @@ func TestStreamEarlyClose(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		obs := &streamObs{}
 		const capacity = 100_000
-		g, err := bedrockguard.Install(&cfg, bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerMinute: capacity}), bedrockguard.WithObserver(obs),
-			bedrockguard.WithPacing(pacing.Config{InitialFill: 1})) // a full bucket: what is missing was charged
+		g, err := bedrockguard.Install(&cfg, bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerWindow: capacity}), bedrockguard.WithObserver(obs),
+			bedrockguard.WithPacing(limiter.Config{InitialFill: 1})) // a full bucket: what is missing was charged
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -399,7 +401,7 @@ func TestStreamSlowConsumer(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		obs := &streamObs{}
 		g, err := bedrockguard.Install(&cfg, bedrockguard.WithObserver(obs), bedrockguard.WithStreamIdleTimeout(time.Minute),
-			bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerMinute: 1_000_000}))
+			bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerWindow: 1_000_000}))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -444,7 +446,7 @@ func TestStreamAbandoned(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		obs := &streamObs{}
 		g, err := bedrockguard.Install(&cfg, bedrockguard.WithObserver(obs), bedrockguard.WithStreamIdleTimeout(30*time.Second),
-			bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerMinute: 1_000_000}))
+			bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerWindow: 1_000_000}))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -543,15 +545,15 @@ func TestStreamMalformedFrame(t *testing.T) {
 
 // Concurrent streams, with the application reading while the tap decodes,
 // some cut by mid-stream throttles and some by first-frame ones. One
-// client per goroutine (bedrock-facts §8.3: the SDK's codec is shared per
-// client). Run with -race.
+// client per goroutine (the SDK's codec is shared per client:
+// docs/bedrock.md#concurrent-streams-on-one-client). Run with -race.
 func TestStreamConcurrent(t *testing.T) {
 	sim, cfg := newSim(t, bedrocksim.Options{TokensPerDelta: 2,
 		Latency: bedrocksim.Latency{Base: headStart, PerOutputToken: 50 * time.Microsecond},
 		Faults:  bedrocksim.Faults{StreamThrottle: bedrocksim.Trigger{Rate: 0.3}, StreamThrottleAfter: 2}})
 	obs := &streamObs{}
 	g, err := bedrockguard.Install(&cfg, bedrockguard.WithObserver(obs), bedrockguard.WithRetry(fastRetry()),
-		bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerMinute: 10_000_000}))
+		bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerWindow: 10_000_000}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/bedrockguard/bedrockguard/bedrocksim"
+	"github.com/bedrockguard/bedrockguard/internal/wire"
 )
 
 func TestBadInput(t *testing.T) {
@@ -20,14 +21,14 @@ func TestBadInput(t *testing.T) {
 	}{
 		{"malformed json", "/model/" + haiku3 + "/converse", `{"messages":`, 400, "ValidationException", "Malformed input request"},
 		{"not an object", "/model/" + haiku3 + "/invoke", `[1,2]`, 400, "ValidationException", "Malformed input request"},
-		{"unknown model", "/model/acme.wizard-v1/converse", `{"messages":[{"role":"user","content":[{"text":"x"}]}]}`, 400, "ValidationException", bedrocksim.MsgInvalidModel},
+		{"unknown model", "/model/acme.wizard-v1/converse", `{"messages":[{"role":"user","content":[{"text":"x"}]}]}`, 400, "ValidationException", wire.MsgInvalidModel},
 		{"empty messages", "/model/" + haiku3 + "/converse", `{"messages":[]}`, 400, "ValidationException", "at least one message"},
 		{"assistant first", "/model/" + haiku3 + "/converse", `{"messages":[{"role":"assistant","content":[{"text":"x"}]}]}`, 400, "ValidationException", "must start with a user message"},
 		{"anthropic without max_tokens", "/model/" + haiku3 + "/invoke", `{"messages":[{"role":"user","content":"x"}]}`, 400, "ValidationException", "required key [max_tokens]"},
 		{"max tokens over limit", "/model/" + haiku3 + "/converse", `{"messages":[{"role":"user","content":[{"text":"x"}]}],"inferenceConfig":{"maxTokens":999999}}`, 400, "ValidationException", "exceeds the model limit of 4096"},
 		{"oversized body", "/model/" + haiku3 + "/converse", `{"messages":[{"role":"user","content":[{"text":"` + strings.Repeat("a", 2000) + `"}]}]}`, 400, "ValidationException", "maximum size"},
 		{"unknown operation", "/model/" + haiku3 + "/teleport", `{}`, 404, "UnknownOperationException", "Unknown operation"},
-		{"escaped ARN model", "/model/arn%3Aaws%3Abedrock%3Aus-east-1%3A1%3Afoundation-model%2Facme.x/converse", `{}`, 400, "ValidationException", bedrocksim.MsgInvalidModel},
+		{"escaped ARN model", "/model/arn%3Aaws%3Abedrock%3Aus-east-1%3A1%3Afoundation-model%2Facme.x/converse", `{}`, 400, "ValidationException", wire.MsgInvalidModel},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -40,7 +41,7 @@ func TestBadInput(t *testing.T) {
 			if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
 				t.Fatal(err)
 			}
-			if resp.StatusCode != tt.status || resp.Header.Get("X-Amzn-ErrorType") != tt.code+bedrocksim.ErrorTypeSuffix ||
+			if resp.StatusCode != tt.status || resp.Header.Get("X-Amzn-ErrorType") != tt.code+wire.ErrorTypeSuffix ||
 				!strings.Contains(body.Message, tt.msg) || resp.Header.Get("X-Amzn-RequestId") == "" {
 				t.Errorf("got %d %q %q, want %d %s %q", resp.StatusCode, resp.Header.Get("X-Amzn-ErrorType"), body.Message, tt.status, tt.code, tt.msg)
 			}
@@ -59,7 +60,7 @@ func TestBadInput(t *testing.T) {
 }
 
 func TestThrottleWireShape(t *testing.T) {
-	_, _, url := start(t, bedrocksim.Options{DefaultQuota: bedrocksim.Quota{TokensPerMinute: 10}})
+	_, _, url := start(t, bedrocksim.Options{DefaultQuota: bedrocksim.Quota{TokensPerWindow: 10}})
 	resp, err := http.Post(url+"/model/"+haiku3+"/converse", "application/json",
 		strings.NewReader(`{"messages":[{"role":"user","content":[{"text":"x"}]}]}`))
 	if err != nil {
@@ -67,7 +68,7 @@ func TestThrottleWireShape(t *testing.T) {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	// The 63-byte body captured from real Bedrock (bedrock-facts §1).
+	// The 63-byte body real Bedrock sends (docs/bedrock.md#error-responses).
 	if resp.StatusCode != 429 || string(b) != `{"message":"Too many tokens, please wait before trying again."}` || len(b) != 63 ||
 		resp.Header.Get("X-Amzn-ErrorType") != "ThrottlingException:http://internal.amazon.com/coral/com.amazon.bedrock/" {
 		t.Errorf("got %d %s %v", resp.StatusCode, b, resp.Header)

@@ -14,9 +14,9 @@ import (
 // On loopback the response (a stream's first frame) can arrive before
 // net/http's write loop has made its final read of that body; the read then
 // fails, and net/http closes the connection under the stream, which the
-// application sees as "use of closed network connection" (bedrock-facts §8.2:
-// about 1 stream in 400 here, with kept-alive connections and streams that
-// end in an exception). With the body buffered the transport never reads
+// application sees as "use of closed network connection" (about 1 stream
+// in 400 in our loopback tests, with kept-alive connections and streams
+// that end in an exception; docs/bedrock.md#use-of-closed-network-connection). With the body buffered the transport never reads
 // the SDK's closed body: 0 in 1800 in the same test. Real networks rarely
 // lose this race, and the simulator's answers are unchanged.
 func HTTPClient() *http.Client {

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/types"
 
 	"github.com/bedrockguard/bedrockguard/bedrocksim"
+	"github.com/bedrockguard/bedrockguard/internal/wire"
 )
 
 func TestConverse(t *testing.T) {
@@ -151,7 +152,7 @@ func TestCountTokens(t *testing.T) {
 		Input:   &types.CountTokensInputMemberConverse{Value: types.ConverseTokensRequest{Messages: userMsg("x")}},
 	})
 	var ve *types.ValidationException
-	if !errorsAs(err, &ve) || ve.ErrorMessage() != bedrocksim.MsgNoCountTokens {
-		t.Errorf("Nova CountTokens err = %v, want ValidationException %q", err, bedrocksim.MsgNoCountTokens)
+	if !errorsAs(err, &ve) || ve.ErrorMessage() != wire.MsgCountTokensUnsupported {
+		t.Errorf("Nova CountTokens err = %v, want ValidationException %q", err, wire.MsgCountTokensUnsupported)
 	}
 }

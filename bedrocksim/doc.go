@@ -9,7 +9,9 @@
 // # Wire shapes
 //
 // Requests are POST /model/{modelId}/{converse|converse-stream|invoke|
-// invoke-with-response-stream|count-tokens}. Answers follow bedrock-facts:
+// invoke-with-response-stream|count-tokens}. Answers have Bedrock's shapes
+// (docs/bedrock.md#operations, docs/bedrock.md#error-responses and
+// docs/bedrock.md#event-stream-framing):
 //
 //   - errors carry X-Amzn-ErrorType "<Code>:http://internal.amazon.com/coral/com.amazon.bedrock/",
 //     x-amzn-RequestId and a {"message": ...} body: ThrottlingException and
@@ -32,33 +34,43 @@
 //
 // # Tokens
 //
-// Input tokens follow the simulator's own rule, [InputTokens], applied to
-// every text field (tool specs, system, messages); base64 payloads count one
-// token per [BinaryBytesPerToken] characters; each message, a non-empty
-// system prompt and the single prompt of text-completion bodies add
-// [MessageOverhead]. So a Converse call with one user text message t counts
-// InputTokens(t) + MessageOverhead.
+// Input tokens follow the simulator's own deterministic rule, which is
+// deliberately not any real tokenizer, so clients calibrate against the
+// simulator the way they would against Bedrock. In every text field (tool
+// specs, system, messages), ASCII bytes count one token per 4 bytes,
+// rounded up over the text; Han, Hiragana, Katakana and Hangul characters
+// count one token each; any other non-ASCII character counts half a token,
+// rounded up over the text. Base64 payloads (images, documents) count one
+// token per 1000 characters, at least one. Each message, a non-empty system
+// prompt and the single prompt of text-completion bodies add 3 tokens. So
+// a Converse call with one user message "Hello, Bedrock" (14 ASCII bytes)
+// counts 4 + 3 = 7 input tokens.
 //
 // Output length is drawn from the seed and the prompt (uniform in
-// [1, min(max tokens, DefaultOutputCap)]) unless Options.Output or
-// Options.OutputFraction decide it. The output text is made of 4-byte
-// words, so InputTokens of an output of n tokens is n. A prefix before a
-// cachePoint block (or an Anthropic cache_control marker) is a cache write
-// the first time a key sees it and a cache read within Options.CacheTTL.
+// [1, min(max tokens, 1024)]) unless Options.OutputFraction decides it.
+// The output text is made of 4-byte ASCII words, so an output of n tokens
+// counts n tokens by the rule above. A prefix before a cachePoint block (or
+// an Anthropic cache_control marker) is a cache write the first time a key
+// sees it and a cache read within Options.CacheTTL.
 //
 // # Quotas
 //
-// Each key (model ID or inference-profile ID as sent) has a [Ledger] with a
-// requests bucket, a tokens bucket and a tokens-per-day bucket, each holding
-// one period of quota and refilled continuously; a day is [DayWindows]
-// windows. Admission reserves input + max tokens (the model's
-// [Model.MaxOutput] when unset); a reservation that can never fit gets the
-// tokens throttle. Completion settles to input + cache write +
-// output x [Model.Burndown] (5 for Claude 3.7 Sonnet, Sonnet 4/4.5, Haiku
-// 4.5, Opus 4/4.1/4.5) and refunds the rest. Throttles are 429
-// ThrottlingException with [MsgTooManyRequests] (or
-// [MsgTooManyRequestsShort]), [MsgTooManyTokens] or [MsgTooManyTokensPerDay].
-// CountTokens is free and never throttled.
+// Each key (model ID or inference-profile ID as sent) is limited by its
+// [Quota] (from Options.Quotas, else Options.DefaultQuota) through three
+// buckets, requests, tokens and tokens per day, each holding one period of
+// quota and refilled continuously, where a period is Options.Window and a
+// day is 1440 windows. Admission reserves input + max
+// tokens (the model's output limit when the request sets none); a
+// reservation that can never fit gets the tokens throttle. Completion
+// settles to input + cache write + output x burndown, where burndown is 5
+// for Claude 3.7 Sonnet, Sonnet 4/4.5, Haiku 4.5 and Opus 4/4.1/4.5 and 1
+// otherwise, and refunds the rest (docs/bedrock.md#reservation-burndown-and-settlement).
+// Throttles are 429 ThrottlingException with Bedrock's messages
+// (docs/bedrock.md#throttling-messages): "Too many requests, please wait before trying
+// again." (in its long form unless Options.ShortRequestsMessage), "Too many
+// tokens, please wait before trying again." or "Too many tokens per day,
+// please wait before trying again.". CountTokens is free and never
+// throttled.
 //
 // # Faults
 //
@@ -68,6 +80,12 @@
 // [Trigger]: the next N calls, every call until a time, or a rate drawn
 // deterministically from the seed. Set them in Options.Faults or at run
 // time with [Server.SetFaults].
+//
+// # Options
+//
+// [New] and [Server.SetFaults] check their arguments and return an
+// [*OptionError], naming the first invalid field, for a negative duration,
+// size or limit, or for a fraction or rate outside [0, 1].
 //
 // # Stats
 //
@@ -79,7 +97,7 @@
 // # Example
 //
 //	sim, _ := bedrocksim.New(bedrocksim.Options{
-//		DefaultQuota: bedrocksim.Quota{TokensPerMinute: 200_000},
+//		DefaultQuota: bedrocksim.Quota{TokensPerWindow: 200_000},
 //		Window:       time.Minute,
 //	})
 //	url, _ := sim.Start("127.0.0.1:0")

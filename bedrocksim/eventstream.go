@@ -33,7 +33,10 @@ func chunkFrame(v any) frame {
 }
 
 // streamWriter writes event-stream frames. The response headers go out
-// together with the first frame (bedrock-facts §8.2).
+// together with the first frame: when a server flushes a stream's 200
+// headers alone, the SDK can close the request body while net/http still
+// reads it, and net/http then closes the connection under the stream
+// (docs/bedrock.md#use-of-closed-network-connection).
 type streamWriter struct {
 	w       http.ResponseWriter
 	header  func(http.Header)

@@ -16,7 +16,7 @@ import (
 // first call fits, the second gets Bedrock's token throttle.
 func ExampleNew() {
 	sim, err := bedrocksim.New(bedrocksim.Options{
-		DefaultQuota:   bedrocksim.Quota{TokensPerMinute: 1500},
+		DefaultQuota:   bedrocksim.Quota{TokensPerWindow: 1500},
 		OutputFraction: 0.5,
 	})
 	if err != nil {
@@ -53,4 +53,17 @@ func ExampleNew() {
 	// input 7 output 500 end_turn
 	// true Too many tokens, please wait before trying again.
 	// accepted 1
+}
+
+// New checks its options and names the first invalid field.
+func ExampleOptionError() {
+	_, err := bedrocksim.New(bedrocksim.Options{DefaultQuota: bedrocksim.Quota{TokensPerWindow: -1}})
+	var oe *bedrocksim.OptionError
+	if errors.As(err, &oe) {
+		fmt.Println(oe.Option)
+	}
+	fmt.Println(err)
+	// Output:
+	// DefaultQuota.TokensPerWindow
+	// bedrocksim: invalid option DefaultQuota.TokensPerWindow: -1 is negative
 }

@@ -3,10 +3,10 @@ package bedrocksim
 import "strings"
 
 // This file holds the InvokeModel request and response bodies of each model
-// family (bedrock-facts §4, sdk-facts §3).
+// family (docs/bedrock.md#operations, docs/bedrock.md#token-usage-in-responses).
 
 // parseInvoke reads an InvokeModel body of family f.
-func parseInvoke(f Family, body []byte) (prompt, *apiError) {
+func parseInvoke(f modelFamily, body []byte) (prompt, *apiError) {
 	m, err := decodeObject(body)
 	if err != nil {
 		return prompt{}, err
@@ -14,7 +14,7 @@ func parseInvoke(f Family, body []byte) (prompt, *apiError) {
 	c := newCounter()
 	var maxPath []string
 	switch f {
-	case FamilyAnthropic:
+	case familyAnthropic:
 		if m["max_tokens"] == nil {
 			return prompt{}, malformed("#: required key [max_tokens] not found")
 		}
@@ -24,7 +24,7 @@ func parseInvoke(f Family, body []byte) (prompt, *apiError) {
 			return prompt{}, err
 		}
 		maxPath = []string{"max_tokens"}
-	case FamilyNova:
+	case familyNova:
 		if tc, ok := m["toolConfig"].(map[string]any); ok {
 			c.value("", tc["tools"])
 		}
@@ -33,25 +33,25 @@ func parseInvoke(f Family, body []byte) (prompt, *apiError) {
 			return prompt{}, err
 		}
 		maxPath = []string{"inferenceConfig", "max_new_tokens"}
-	case FamilyTitan:
+	case familyTitan:
 		if err := c.single(m, "inputText"); err != nil {
 			return prompt{}, err
 		}
 		maxPath = []string{"textGenerationConfig", "maxTokenCount"}
-	case FamilyLlama:
+	case familyLlama:
 		if err := c.single(m, "prompt"); err != nil {
 			return prompt{}, err
 		}
 		maxPath = []string{"max_gen_len"}
-	case FamilyMistral:
+	case familyMistral:
 		if err := c.single(m, "prompt"); err != nil {
 			return prompt{}, err
 		}
 		maxPath = []string{"max_tokens"}
-	case FamilyCohere:
+	case familyCohere:
 		for _, turn := range asList(m["chat_history"]) {
 			t, _ := turn.(map[string]any)
-			c.tokens += MessageOverhead
+			c.tokens += messageOverhead
 			c.value("", t["message"])
 		}
 		if err := c.single(m, "message"); err != nil {
@@ -72,7 +72,7 @@ func (c *counter) single(m map[string]any, key string) *apiError {
 	if !ok {
 		return malformed("#: required key [" + key + "] not found")
 	}
-	c.tokens += MessageOverhead
+	c.tokens += messageOverhead
 	c.text(s)
 	return nil
 }
@@ -103,29 +103,29 @@ func (r *result) stop(endTurn, maxTokens string) string {
 type obj = map[string]any
 
 // invokeBody is the InvokeModel response body for family f.
-func invokeBody(f Family, r *result) any {
+func invokeBody(f modelFamily, r *result) any {
 	u := r.u
 	switch f {
-	case FamilyAnthropic:
+	case familyAnthropic:
 		return obj{"id": r.msgID(), "type": "message", "role": "assistant", "model": baseModelID(r.modelID),
 			"content":     []obj{{"type": "text", "text": r.text}},
 			"stop_reason": r.stop("end_turn", "max_tokens"), "stop_sequence": nil,
 			"usage": obj{"input_tokens": u.input, "output_tokens": u.output,
 				"cache_creation_input_tokens": u.cacheWrite, "cache_read_input_tokens": u.cacheRead}}
-	case FamilyNova:
+	case familyNova:
 		return obj{"output": obj{"message": obj{"role": "assistant", "content": []obj{{"text": r.text}}}},
 			"stopReason": r.stop("end_turn", "max_tokens"),
 			"usage": obj{"inputTokens": u.input, "outputTokens": u.output, "totalTokens": u.total(),
 				"cacheReadInputTokenCount": u.cacheRead, "cacheWriteInputTokenCount": u.cacheWrite}}
-	case FamilyTitan:
+	case familyTitan:
 		return obj{"inputTextTokenCount": u.input, "results": []obj{{"tokenCount": u.output, "outputText": r.text,
 			"completionReason": r.stop("FINISH", "LENGTH")}}}
-	case FamilyLlama:
+	case familyLlama:
 		return obj{"generation": r.text, "prompt_token_count": u.input, "generation_token_count": u.output,
 			"stop_reason": r.stop("stop", "length")}
-	case FamilyMistral:
+	case familyMistral:
 		return obj{"outputs": []obj{{"text": r.text, "stop_reason": r.stop("stop", "length")}}}
-	default: // FamilyCohere
+	default: // familyCohere
 		return obj{"response_id": "sim", "generation_id": "sim", "text": r.text, "chat_history": []obj{},
 			"finish_reason": r.stop("COMPLETE", "MAX_TOKENS")}
 	}
@@ -175,10 +175,10 @@ var converseShape = streamShape{
 
 // invokeShape is InvokeModelWithResponseStream for family f: chunk events
 // whose bytes are the family's streaming JSON.
-func invokeShape(f Family) streamShape {
+func invokeShape(f modelFamily) streamShape {
 	var s streamShape
 	switch f {
-	case FamilyAnthropic:
+	case familyAnthropic:
 		s.start = func(r *result) []frame {
 			return []frame{
 				chunkFrame(obj{"type": "message_start", "message": obj{"id": r.msgID(), "type": "message", "role": "assistant",
@@ -199,7 +199,7 @@ func invokeShape(f Family) streamShape {
 				chunkFrame(obj{"type": "message_stop", "amazon-bedrock-invocationMetrics": invocationMetrics(r)}),
 			}
 		}
-	case FamilyNova:
+	case familyNova:
 		s.start = func(*result) []frame { return []frame{chunkFrame(obj{"messageStart": obj{"role": "assistant"}})} }
 		s.delta = func(_ *result, text string, _ int, _ bool) frame {
 			return chunkFrame(obj{"contentBlockDelta": obj{"delta": obj{"text": text}, "contentBlockIndex": 0}})
@@ -221,16 +221,16 @@ func invokeShape(f Family) streamShape {
 
 // textShape is the stream of the text-completion families: one chunk per
 // delta, the last one carrying the stop reason and invocation metrics.
-func textShape(f Family) streamShape {
+func textShape(f modelFamily) streamShape {
 	chunk := func(r *result, text string, sent int, first, last bool) obj {
 		switch f {
-		case FamilyTitan:
+		case familyTitan:
 			o := obj{"outputText": text, "index": 0, "totalOutputTextTokenCount": sent, "completionReason": nil, "inputTextTokenCount": r.u.input}
 			if last {
 				o["completionReason"] = r.stop("FINISH", "LENGTH")
 			}
 			return o
-		case FamilyLlama:
+		case familyLlama:
 			o := obj{"generation": text, "prompt_token_count": nil, "generation_token_count": sent, "stop_reason": nil}
 			if first {
 				o["prompt_token_count"] = r.u.input
@@ -239,13 +239,13 @@ func textShape(f Family) streamShape {
 				o["stop_reason"] = r.stop("stop", "length")
 			}
 			return o
-		case FamilyMistral:
+		case familyMistral:
 			o := obj{"text": text, "stop_reason": nil}
 			if last {
 				o["stop_reason"] = r.stop("stop", "length")
 			}
 			return obj{"outputs": []obj{o}}
-		default: // FamilyCohere
+		default: // familyCohere
 			if last {
 				return obj{"is_finished": true, "event_type": "stream-end", "finish_reason": r.stop("COMPLETE", "MAX_TOKENS")}
 			}

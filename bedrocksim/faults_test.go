@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/types"
 
 	"github.com/bedrockguard/bedrockguard/bedrocksim"
+	"github.com/bedrockguard/bedrockguard/internal/wire"
 )
 
 func TestThrottleMessages(t *testing.T) {
@@ -22,16 +23,16 @@ func TestThrottleMessages(t *testing.T) {
 		want  string
 		count func(bedrocksim.KeyStats) int64
 	}{
-		{"requests", bedrocksim.Options{DefaultQuota: bedrocksim.Quota{RequestsPerMinute: 1}}, false,
-			bedrocksim.MsgTooManyRequests, func(k bedrocksim.KeyStats) int64 { return k.ThrottledRequests }},
-		{"requests short", bedrocksim.Options{DefaultQuota: bedrocksim.Quota{RequestsPerMinute: 1}, ShortRequestsMessage: true}, false,
-			bedrocksim.MsgTooManyRequestsShort, func(k bedrocksim.KeyStats) int64 { return k.ThrottledRequests }},
-		{"tokens", bedrocksim.Options{DefaultQuota: bedrocksim.Quota{TokensPerMinute: 150}}, false,
-			bedrocksim.MsgTooManyTokens, func(k bedrocksim.KeyStats) int64 { return k.ThrottledTokens }},
-		{"tokens never fit", bedrocksim.Options{DefaultQuota: bedrocksim.Quota{TokensPerMinute: 50}}, true,
-			bedrocksim.MsgTooManyTokens, func(k bedrocksim.KeyStats) int64 { return k.ThrottledTokens }},
-		{"tokens per day", bedrocksim.Options{DefaultQuota: bedrocksim.Quota{TokensPerMinute: 1000, TokensPerDay: 150}}, false,
-			bedrocksim.MsgTooManyTokensPerDay, func(k bedrocksim.KeyStats) int64 { return k.ThrottledTokensPerDay }},
+		{"requests", bedrocksim.Options{DefaultQuota: bedrocksim.Quota{RequestsPerWindow: 1}}, false,
+			wire.MsgTooManyRequests, func(k bedrocksim.KeyStats) int64 { return k.ThrottledRequests }},
+		{"requests short", bedrocksim.Options{DefaultQuota: bedrocksim.Quota{RequestsPerWindow: 1}, ShortRequestsMessage: true}, false,
+			wire.MsgTooManyRequestsShort, func(k bedrocksim.KeyStats) int64 { return k.ThrottledRequests }},
+		{"tokens", bedrocksim.Options{DefaultQuota: bedrocksim.Quota{TokensPerWindow: 150}}, false,
+			wire.MsgTooManyTokens, func(k bedrocksim.KeyStats) int64 { return k.ThrottledTokens }},
+		{"tokens never fit", bedrocksim.Options{DefaultQuota: bedrocksim.Quota{TokensPerWindow: 50}}, true,
+			wire.MsgTooManyTokens, func(k bedrocksim.KeyStats) int64 { return k.ThrottledTokens }},
+		{"tokens per day", bedrocksim.Options{DefaultQuota: bedrocksim.Quota{TokensPerWindow: 1000, TokensPerDay: 150}}, false,
+			wire.MsgTooManyTokensPerDay, func(k bedrocksim.KeyStats) int64 { return k.ThrottledTokensPerDay }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -58,7 +59,7 @@ func TestThrottleMessages(t *testing.T) {
 }
 
 // TestRetryBehaviour checks how the SDK's default Standard retryer treats
-// each simulated error (bedrock-facts §1, §6).
+// each simulated error (docs/bedrock.md#sdk-retries).
 func TestRetryBehaviour(t *testing.T) {
 	tests := []struct {
 		name     string
@@ -67,7 +68,7 @@ func TestRetryBehaviour(t *testing.T) {
 		attempts int64
 		ok       bool
 	}{
-		{"throttle retried 3 times", bedrocksim.Options{DefaultQuota: bedrocksim.Quota{TokensPerMinute: 50}}, new(*types.ThrottlingException), 3, false},
+		{"throttle retried 3 times", bedrocksim.Options{DefaultQuota: bedrocksim.Quota{TokensPerWindow: 50}}, new(*types.ThrottlingException), 3, false},
 		{"model not ready not retried", bedrocksim.Options{Faults: bedrocksim.Faults{ModelNotReady: bedrocksim.Trigger{Next: 5}}}, new(*types.ModelNotReadyException), 1, false},
 		{"503 retried", bedrocksim.Options{Faults: bedrocksim.Faults{ServiceUnavailable: bedrocksim.Trigger{Next: 5}}}, new(*types.ServiceUnavailableException), 3, false},
 		{"two 503 then success", bedrocksim.Options{Faults: bedrocksim.Faults{ServiceUnavailable: bedrocksim.Trigger{Next: 2}}}, nil, 3, true},
@@ -113,7 +114,7 @@ func TestFaultUntilUsesAccountingClock(t *testing.T) {
 		t.Fatalf("after the window: %v", err)
 	}
 	ks := sim.Stats().Keys[haiku3]
-	if ks.Errors[bedrocksim.CodeServiceUnavailable] != 2 || ks.Accepted != 1 || ks.Requests != 3 {
+	if ks.Errors[wire.CodeServiceUnavailable] != 2 || ks.Accepted != 1 || ks.Requests != 3 {
 		t.Errorf("stats = %+v", ks)
 	}
 }
@@ -163,7 +164,7 @@ func TestMidStreamThrottle(t *testing.T) {
 			n++
 		}
 		var te *types.ThrottlingException
-		if err := out.GetStream().Err(); !errors.As(err, &te) || te.ErrorMessage() != bedrocksim.MsgTooManyTokens {
+		if err := out.GetStream().Err(); !errors.As(err, &te) || te.ErrorMessage() != wire.MsgTooManyTokens {
 			t.Errorf("after %d: stream.Err() = %v, want ThrottlingException", after, err)
 		}
 		if n != after {
@@ -179,7 +180,7 @@ func TestMidStreamThrottle(t *testing.T) {
 func TestQuotaDropAtTime(t *testing.T) {
 	clock := newClock()
 	sim, client, _ := start(t, bedrocksim.Options{Now: clock.now, OutputFraction: 1,
-		DefaultQuota: bedrocksim.Quota{RequestsPerMinute: 4}})
+		DefaultQuota: bedrocksim.Quota{RequestsPerWindow: 4}})
 	sim.SetFaults(bedrocksim.Faults{QuotaDropFraction: 0.25, QuotaDropAt: clock.now().Add(time.Minute)})
 	ctx := context.Background()
 	for i := range 2 {

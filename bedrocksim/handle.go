@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/bedrockguard/bedrockguard/internal/wire"
 )
 
 // call is one request in flight.
@@ -20,7 +22,7 @@ type call struct {
 	key   string
 	reqID string
 	seq   uint64
-	model Model
+	model modelInfo
 	p     prompt
 }
 
@@ -36,7 +38,7 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	c := &call{s: s, w: w, r: r, op: op, key: key, seq: seq, reqID: requestID(s.opts.Seed, seq)}
 	if op == "" {
-		c.fail(&apiError{http.StatusNotFound, CodeUnknownOperation, "Unknown operation " + r.Method + " " + r.URL.Path})
+		c.fail(&apiError{http.StatusNotFound, wire.CodeUnknownOperation, "Unknown operation " + r.Method + " " + r.URL.Path})
 		return
 	}
 	if err := c.validate(); err != nil {
@@ -46,7 +48,7 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	if c.injectFaults() {
 		return
 	}
-	if op == OpCountTokens {
+	if op == opCountTokens {
 		c.countTokens()
 		return
 	}
@@ -70,30 +72,30 @@ func (c *call) validate() *apiError {
 	if int64(len(body)) > c.s.opts.MaxBodyBytes {
 		return validation("The request body exceeds the maximum size of %d bytes.", c.s.opts.MaxBodyBytes)
 	}
-	model, ok := LookupModel(c.key)
+	model, ok := lookupModel(c.key)
 	if !ok {
-		return validation(MsgInvalidModel)
+		return validation(wire.MsgInvalidModel)
 	}
 	c.model = model
 	var e *apiError
 	switch c.op {
-	case OpConverse, OpConverseStream:
+	case opConverse, opConverseStream:
 		var m map[string]any
 		if m, e = decodeObject(body); e == nil {
 			c.p, e = parseConverse(m)
 		}
-	case OpInvoke, OpInvokeStream:
-		c.p, e = parseInvoke(model.Family, body)
-	case OpCountTokens:
-		c.p, e = parseCountTokens(model.Family, body)
+	case opInvoke, opInvokeStream:
+		c.p, e = parseInvoke(model.family, body)
+	case opCountTokens:
+		c.p, e = parseCountTokens(model.family, body)
 	}
 	switch {
 	case e != nil:
 		return e
-	case c.p.maxTokens > model.MaxOutput:
-		return validation("The maximum tokens you requested exceeds the model limit of %d. Try again with a maximum tokens value that is lower than %d.", model.MaxOutput, model.MaxOutput)
-	case c.p.tokens > model.Context:
-		return validation(MsgInputTooLong)
+	case c.p.maxTokens > model.maxOutput:
+		return validation("The maximum tokens you requested exceeds the model limit of %d. Try again with a maximum tokens value that is lower than %d.", model.maxOutput, model.maxOutput)
+	case c.p.tokens > model.contextSize:
+		return validation(wire.MsgInputTooLong)
 	}
 	return nil
 }
@@ -101,13 +103,13 @@ func (c *call) validate() *apiError {
 // parseCountTokens reads {"input": {"converse": {...}}} or
 // {"input": {"invokeModel": {"body": base64}}}. Only Anthropic models
 // support CountTokens, as on Bedrock.
-func parseCountTokens(f Family, body []byte) (prompt, *apiError) {
+func parseCountTokens(f modelFamily, body []byte) (prompt, *apiError) {
 	m, e := decodeObject(body)
 	if e != nil {
 		return prompt{}, e
 	}
-	if f != FamilyAnthropic {
-		return prompt{}, validation(MsgNoCountTokens)
+	if f != familyAnthropic {
+		return prompt{}, validation(wire.MsgCountTokensUnsupported)
 	}
 	in, _ := m["input"].(map[string]any)
 	if conv, ok := in["converse"].(map[string]any); ok {
@@ -134,7 +136,7 @@ func (c *call) injectFaults() bool {
 	slow := !reset && s.faults.hit(faultSlowHeaders, s.opts.Seed, c.seq, now)
 	delay := s.faults.f.SlowHeadersDelay
 	if reset {
-		s.rec.error(c.key, CodeConnectionReset, now)
+		s.rec.error(c.key, codeConnectionReset, now)
 	}
 	s.mu.Unlock()
 	if reset {
@@ -152,9 +154,9 @@ func (c *call) injectFaults() bool {
 	s.mu.Unlock()
 	switch {
 	case notReady:
-		c.fail(&apiError{http.StatusTooManyRequests, CodeModelNotReady, MsgModelNotReady})
+		c.fail(&apiError{http.StatusTooManyRequests, wire.CodeModelNotReady, wire.MsgModelNotReady})
 	case unavailable:
-		c.fail(&apiError{http.StatusServiceUnavailable, CodeServiceUnavailable, MsgServiceUnavailable})
+		c.fail(&apiError{http.StatusServiceUnavailable, wire.CodeServiceUnavailable, wire.MsgServiceUnavailable})
 	default:
 		return false
 	}
@@ -184,7 +186,7 @@ func (c *call) countTokens() {
 	body, _ := json.Marshal(obj{"inputTokens": c.p.tokens})
 	h := c.w.Header()
 	h.Set("Content-Type", "application/json")
-	h.Set("X-Amzn-RequestId", c.reqID)
+	h.Set(wire.HeaderRequestID, c.reqID)
 	c.w.Write(body)
 }
 

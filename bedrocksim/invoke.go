@@ -4,11 +4,13 @@ import (
 	"encoding/json"
 	"net/http"
 	"time"
+
+	"github.com/bedrockguard/bedrockguard/internal/wire"
 )
 
 // admission is the outcome of admitting a call against its key's quotas.
 type admission struct {
-	ledger        *Ledger
+	ledger        *ledger
 	reserved      int64
 	maxTokens     int
 	u             usage // input split into uncached, cache read and cache write
@@ -22,7 +24,7 @@ func (c *call) admit() (admission, bool) {
 	s := c.s
 	a := admission{maxTokens: c.p.maxTokens}
 	if a.maxTokens == 0 {
-		a.maxTokens = c.model.MaxOutput
+		a.maxTokens = c.model.maxOutput
 	}
 	a.reserved = int64(c.p.tokens + a.maxTokens)
 	now := s.opts.Now()
@@ -34,17 +36,17 @@ func (c *call) admit() (admission, bool) {
 		if !ok {
 			q = s.opts.DefaultQuota
 		}
-		a.ledger = NewLedger(q, s.opts.Window, now)
+		a.ledger = newLedger(q, s.opts.Window, now)
 		s.ledgers[c.key] = a.ledger
 	}
-	a.ledger.SetScaleAt(now, s.faults.quotaScale(now))
-	if th := a.ledger.AdmitAt(now, a.reserved); th != NotThrottled {
+	a.ledger.setScaleAt(now, s.faults.quotaScale(now))
+	if th := a.ledger.admitAt(now, a.reserved); th != throttleNone {
 		s.rec.throttle(c.key, th, now)
-		msg := map[Throttle]string{ThrottledRequests: MsgTooManyRequests, ThrottledTokens: MsgTooManyTokens, ThrottledTokensPerDay: MsgTooManyTokensPerDay}[th]
-		if th == ThrottledRequests && s.opts.ShortRequestsMessage {
-			msg = MsgTooManyRequestsShort
+		msg := map[throttleKind]string{throttleRequests: wire.MsgTooManyRequests, throttleTokens: wire.MsgTooManyTokens, throttleTokensPerDay: wire.MsgTooManyTokensPerDay}[th]
+		if th == throttleRequests && s.opts.ShortRequestsMessage {
+			msg = wire.MsgTooManyRequestsShort
 		}
-		writeError(c.w, c.reqID, &apiError{http.StatusTooManyRequests, CodeThrottling, msg})
+		writeError(c.w, c.reqID, &apiError{http.StatusTooManyRequests, wire.CodeThrottling, msg})
 		return a, false
 	}
 	s.rec.accept(c.key, a.reserved, now)
@@ -62,25 +64,33 @@ func (c *call) admit() (admission, bool) {
 		}
 		a.u.input -= c.p.cacheTokens
 	}
-	if c.op == OpConverseStream || c.op == OpInvokeStream {
+	if c.op == opConverseStream || c.op == opInvokeStream {
 		a.streamFault = s.faults.hit(faultStreamThrottle, s.opts.Seed, c.seq, now)
 		a.throttleAfter = s.faults.f.StreamThrottleAfter
 	}
 	return a, true
 }
 
+// ending says how an admitted call ended, for its settlement.
+type ending int
+
+const (
+	endedComplete   ending = iota // the answer went out whole
+	endedByThrottle               // a stream throttle cut the answer
+)
+
 // settle charges input + cache write + output x burndown and refunds the
-// rest of the reservation. cut marks a stream ended by a throttle.
-func (c *call) settle(a admission, u usage, cut bool) {
+// rest of the reservation.
+func (c *call) settle(a admission, u usage, e ending) {
 	s := c.s
-	charged := int64(u.input + u.cacheWrite + u.output*c.model.Burndown)
-	if cut && u.output == 0 {
+	charged := int64(u.input + u.cacheWrite + u.output*c.model.burndown)
+	if e == endedByThrottle && u.output == 0 {
 		charged, u = 0, usage{} // a first-frame throttle: nothing ran
 	}
 	now := s.opts.Now()
 	s.mu.Lock()
-	refund := a.ledger.SettleAt(now, a.reserved, charged)
-	s.rec.settle(c.key, u, charged, refund, cut, now)
+	refund := a.ledger.settleAt(now, a.reserved, charged)
+	s.rec.settle(c.key, u, charged, refund, e, now)
 	s.mu.Unlock()
 }
 
@@ -91,31 +101,31 @@ func (c *call) invoke() {
 		return
 	}
 	h := mix(uint64(c.s.opts.Seed), c.p.hash)
-	n := c.s.opts.outputTokens(OutputRequest{ModelID: c.key, Operation: c.op, InputTokens: c.p.tokens, MaxTokens: a.maxTokens, Hash: h})
+	n := c.s.opts.outputTokens(a.maxTokens, h)
 	u := a.u
 	u.output = n
 	lat := c.s.opts.Latency
 	res := &result{modelID: c.key, reqID: c.reqID, u: u, maxed: n == a.maxTokens,
 		latencyMs: lat.total(n).Milliseconds(), firstByteMs: lat.total(min(n, 1)).Milliseconds()}
 	switch c.op {
-	case OpConverseStream:
+	case opConverseStream:
 		c.stream(a, res, h, converseShape)
 		return
-	case OpInvokeStream:
-		c.stream(a, res, h, invokeShape(c.model.Family))
+	case opInvokeStream:
+		c.stream(a, res, h, invokeShape(c.model.family))
 		return
 	}
 	res.text = outputText(h, 0, n)
 	sleep(c.r.Context(), lat.total(n))
 	hd := c.w.Header()
 	hd.Set("Content-Type", "application/json")
-	hd.Set("X-Amzn-RequestId", c.reqID)
+	hd.Set(wire.HeaderRequestID, c.reqID)
 	var body any
-	if c.op == OpConverse {
+	if c.op == opConverse {
 		body = obj{"output": obj{"message": obj{"role": "assistant", "content": []obj{{"text": res.text}}}},
 			"stopReason": res.stop("end_turn", "max_tokens"), "usage": converseUsage(u), "metrics": obj{"latencyMs": res.latencyMs}}
 	} else {
-		body = invokeBody(c.model.Family, res)
+		body = invokeBody(c.model.family, res)
 		hd.Set("X-Amzn-Bedrock-Input-Token-Count", itoa(u.input))
 		hd.Set("X-Amzn-Bedrock-Output-Token-Count", itoa(u.output))
 		hd.Set("X-Amzn-Bedrock-Invocation-Latency", itoa(int(res.latencyMs)))
@@ -127,7 +137,7 @@ func (c *call) invoke() {
 	b, _ := json.Marshal(body)
 	hd.Set("Content-Length", itoa(len(b)))
 	c.w.Write(b)
-	c.settle(a, u, false)
+	c.settle(a, u, endedComplete)
 }
 
 // stream sends the frames of shape, pacing deltas by the latency model, and
@@ -135,15 +145,15 @@ func (c *call) invoke() {
 func (c *call) stream(a admission, res *result, h uint64, shape streamShape) {
 	sw := newStreamWriter(c.w, func(hd http.Header) {
 		hd.Set("Content-Type", "application/vnd.amazon.eventstream")
-		hd.Set("X-Amzn-RequestId", c.reqID)
-		if c.op == OpInvokeStream {
+		hd.Set(wire.HeaderRequestID, c.reqID)
+		if c.op == opInvokeStream {
 			hd.Set("X-Amzn-Bedrock-Content-Type", "application/json")
 		}
 	})
 	ctx := c.r.Context()
 	lat := c.s.opts.Latency
 	events, sent := 0, 0
-	cut := false
+	ended := endedComplete
 	// The call is settled (and counted) before its last frame goes out, so
 	// that a client that has read the whole stream sees it in Stats.
 	settled := false
@@ -152,16 +162,16 @@ func (c *call) stream(a admission, res *result, h uint64, shape streamShape) {
 			settled = true
 			u := res.u
 			u.output = sent
-			c.settle(a, u, cut)
+			c.settle(a, u, ended)
 		}
 	}
 	defer settle()
 	emit := func(f frame) bool {
 		if a.streamFault && events == a.throttleAfter {
-			b, _ := json.Marshal(obj{"message": MsgTooManyTokens})
-			cut = true
+			b, _ := json.Marshal(obj{"message": wire.MsgTooManyTokens})
+			ended = endedByThrottle
 			settle()
-			sw.send(frame{exceptionType: "throttlingException", payload: b})
+			sw.send(frame{exceptionType: wire.ExceptionThrottling, payload: b})
 			return false
 		}
 		events++

@@ -47,7 +47,7 @@ func TestLatencyModel(t *testing.T) {
 // real 1s-based throttle backoff, on synctest's fake clock: the server runs
 // outside the bubble, the client inside without keep-alives.
 func TestDefaultRetryerSynctest(t *testing.T) {
-	sim, err := bedrocksim.New(bedrocksim.Options{DefaultQuota: bedrocksim.Quota{TokensPerMinute: 50}})
+	sim, err := bedrocksim.New(bedrocksim.Options{DefaultQuota: bedrocksim.Quota{TokensPerWindow: 50}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,16 +1,20 @@
 package bedrocksim
 
 import (
-	"errors"
 	"fmt"
+	"maps"
+	"math"
+	"slices"
 	"time"
 )
 
 // Options configures a [Server]. The zero value is usable: one-minute
-// windows, no quotas, no latency, no faults, seed 0.
+// windows, no quotas, no latency, no faults, seed 0. [New] checks the
+// fields and returns an [*OptionError] for the first invalid one.
 type Options struct {
-	// Window is the quota period: "per minute" quotas are per Window and a
-	// day is 1440 Windows. Default time.Minute; tests use seconds.
+	// Window is the quota period: Quota.RequestsPerWindow and
+	// Quota.TokensPerWindow are per Window, and a day is 1440 Windows.
+	// Default time.Minute; tests use seconds.
 	Window time.Duration
 	// DefaultQuota applies to keys without an entry in Quotas.
 	DefaultQuota Quota
@@ -25,19 +29,17 @@ type Options struct {
 	Now func() time.Time
 	// Latency is the simulated model latency. The zero value is off.
 	Latency Latency
-	// Output, if set, decides the number of output tokens of each call. The
-	// result is clamped to [0, OutputRequest.MaxTokens].
-	Output func(OutputRequest) int
-	// OutputFraction, if in (0, 1] and Output is nil, makes every output
-	// ceil(OutputFraction x max tokens) long. Otherwise the output length
-	// is drawn deterministically from Seed and the prompt, uniform in
-	// [1, min(max tokens, DefaultOutputCap)].
+	// OutputFraction, if in (0, 1], makes every output ceil(OutputFraction
+	// x max tokens) long. If zero, the output length is drawn
+	// deterministically from Seed and the prompt, uniform in
+	// [1, min(max tokens, 1024)].
 	OutputFraction float64
 	// TokensPerDelta is the number of output tokens per stream delta.
 	// Default 4.
 	TokensPerDelta int
-	// ShortRequestsMessage makes request-rate throttles use
-	// [MsgTooManyRequestsShort] instead of [MsgTooManyRequests].
+	// ShortRequestsMessage makes request-rate throttles say "Too many
+	// requests, please wait before trying again." instead of Bedrock's
+	// longer form of the same message.
 	ShortRequestsMessage bool
 	// MaxBodyBytes is the largest request body accepted; larger bodies get a
 	// ValidationException. Default 20 MiB.
@@ -61,67 +63,144 @@ type Latency struct {
 // total is the latency of an output of n tokens.
 func (l Latency) total(n int) time.Duration { return l.Base + time.Duration(n)*l.PerOutputToken }
 
-// OutputRequest is what [Options.Output] decides from.
-type OutputRequest struct {
-	ModelID     string // as sent by the client
-	Operation   string // "Converse", "ConverseStream", "InvokeModel", "InvokeModelWithResponseStream"
-	InputTokens int    // all input tokens, cached ones included
-	MaxTokens   int    // the request's budget, or the model's MaxOutput when unset
-	Hash        uint64 // a deterministic hash of the seed and the prompt
+// OptionError reports an invalid field of [Options] given to [New], or of
+// [Faults] given to [Server.SetFaults]: the field's name and the cause,
+// which it unwraps to. Use errors.As with a *OptionError.
+type OptionError struct {
+	// Option names the field, such as "Window",
+	// "Quotas[\"amazon.nova-lite-v1:0\"].TokensPerWindow" or
+	// "Faults.ServiceUnavailable.Rate".
+	Option string
+	// Err is what is wrong with it.
+	Err error
 }
 
-// DefaultOutputCap bounds the default output-length draw (see
-// [Options.OutputFraction]).
-const DefaultOutputCap = 1024
+// Error returns "bedrocksim: invalid option <Option>: <Err>".
+func (e *OptionError) Error() string {
+	return "bedrocksim: invalid option " + e.Option + ": " + e.Err.Error()
+}
 
-func (o *Options) setDefaults() error {
+// Unwrap returns the cause.
+func (e *OptionError) Unwrap() error { return e.Err }
+
+// Defaults of the zero fields of [Options].
+const (
+	defaultWindow         = time.Minute
+	defaultTokensPerDelta = 4
+	defaultMaxBodyBytes   = 20 << 20
+	defaultCacheTTL       = 5 * time.Minute
+)
+
+// defaultOutputCap bounds the default output-length draw (see
+// [Options.OutputFraction]).
+const defaultOutputCap = 1024
+
+// withDefaults checks o and returns it with its zero fields set to their
+// defaults and its Quotas map copied.
+func (o Options) withDefaults() (Options, error) {
+	bad := func(option, format string, args ...any) error {
+		return &OptionError{Option: option, Err: fmt.Errorf(format, args...)}
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"Window", o.Window}, {"CacheTTL", o.CacheTTL}, {"Latency.Base", o.Latency.Base}, {"Latency.PerOutputToken", o.Latency.PerOutputToken}} {
+		if d.v < 0 {
+			return o, bad(d.name, "%v is negative", d.v)
+		}
+	}
+	if o.TokensPerDelta < 0 {
+		return o, bad("TokensPerDelta", "%d is negative", o.TokensPerDelta)
+	}
+	if o.MaxBodyBytes < 0 {
+		return o, bad("MaxBodyBytes", "%d is negative", o.MaxBodyBytes)
+	}
+	if !inUnit(o.OutputFraction) {
+		return o, bad("OutputFraction", "%v is outside [0, 1]", o.OutputFraction)
+	}
+	if err := o.DefaultQuota.check("DefaultQuota"); err != nil {
+		return o, err
+	}
+	for _, k := range slices.Sorted(maps.Keys(o.Quotas)) {
+		if err := o.Quotas[k].check(fmt.Sprintf("Quotas[%q]", k)); err != nil {
+			return o, err
+		}
+	}
+	if err := o.Faults.check("Faults."); err != nil {
+		return o, err
+	}
 	if o.Window == 0 {
-		o.Window = time.Minute
+		o.Window = defaultWindow
 	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
 	if o.TokensPerDelta == 0 {
-		o.TokensPerDelta = 4
+		o.TokensPerDelta = defaultTokensPerDelta
 	}
 	if o.MaxBodyBytes == 0 {
-		o.MaxBodyBytes = 20 << 20
+		o.MaxBodyBytes = defaultMaxBodyBytes
 	}
 	if o.CacheTTL == 0 {
-		o.CacheTTL = 5 * time.Minute
+		o.CacheTTL = defaultCacheTTL
 	}
-	var errs []error
-	if o.Window < 0 || o.TokensPerDelta < 0 || o.MaxBodyBytes < 0 || o.CacheTTL < 0 {
-		errs = append(errs, errors.New("Window, TokensPerDelta, MaxBodyBytes and CacheTTL must not be negative"))
-	}
-	if o.OutputFraction < 0 || o.OutputFraction > 1 {
-		errs = append(errs, fmt.Errorf("OutputFraction %v is outside [0, 1]", o.OutputFraction))
-	}
-	if o.Latency.Base < 0 || o.Latency.PerOutputToken < 0 {
-		errs = append(errs, errors.New("latencies must not be negative"))
-	}
-	check := func(name string, q Quota) {
-		if q.RequestsPerMinute < 0 || q.TokensPerMinute < 0 || q.TokensPerDay < 0 {
-			errs = append(errs, fmt.Errorf("quota %s has a negative limit", name))
-		}
-	}
-	check("DefaultQuota", o.DefaultQuota)
-	for k, q := range o.Quotas {
-		check(fmt.Sprintf("%q", k), q)
-	}
-	return errors.Join(errs...)
+	o.Quotas = maps.Clone(o.Quotas)
+	return o, nil
 }
 
-// outputTokens decides the output length of a call.
-func (o *Options) outputTokens(req OutputRequest) int {
-	var n int
-	switch {
-	case o.Output != nil:
-		n = o.Output(req)
-	case o.OutputFraction > 0:
-		n = int(float64(req.MaxTokens)*o.OutputFraction + 0.999999)
-	default:
-		n = 1 + int(req.Hash%uint64(min(req.MaxTokens, DefaultOutputCap)))
+// check returns an *OptionError naming option if q has a negative limit.
+func (q Quota) check(option string) error {
+	for _, f := range []struct {
+		name string
+		v    int64
+	}{{"RequestsPerWindow", q.RequestsPerWindow}, {"TokensPerWindow", q.TokensPerWindow}, {"TokensPerDay", q.TokensPerDay}} {
+		if f.v < 0 {
+			return &OptionError{Option: option + "." + f.name, Err: fmt.Errorf("%d is negative", f.v)}
+		}
 	}
-	return max(0, min(n, req.MaxTokens))
+	return nil
+}
+
+// check returns an *OptionError, its name prefixed with prefix, for the
+// first field of f that is out of range.
+func (f Faults) check(prefix string) error {
+	bad := func(option, format string, args ...any) error {
+		return &OptionError{Option: prefix + option, Err: fmt.Errorf(format, args...)}
+	}
+	for _, t := range []struct {
+		name string
+		t    Trigger
+	}{{"ServiceUnavailable", f.ServiceUnavailable}, {"ModelNotReady", f.ModelNotReady},
+		{"StreamThrottle", f.StreamThrottle}, {"Reset", f.Reset}, {"SlowHeaders", f.SlowHeaders}} {
+		if t.t.Next < 0 {
+			return bad(t.name+".Next", "%d is negative", t.t.Next)
+		}
+		if !inUnit(t.t.Rate) {
+			return bad(t.name+".Rate", "%v is outside [0, 1]", t.t.Rate)
+		}
+	}
+	switch {
+	case f.StreamThrottleAfter < 0:
+		return bad("StreamThrottleAfter", "%d is negative", f.StreamThrottleAfter)
+	case f.SlowHeadersDelay < 0:
+		return bad("SlowHeadersDelay", "%v is negative", f.SlowHeadersDelay)
+	case !inUnit(f.QuotaDropFraction):
+		return bad("QuotaDropFraction", "%v is outside [0, 1]", f.QuotaDropFraction)
+	}
+	return nil
+}
+
+// inUnit reports whether v is in [0, 1] (and so not NaN).
+func inUnit(v float64) bool { return v >= 0 && v <= 1 && !math.IsNaN(v) }
+
+// outputTokens decides the output length of a call with budget maxTokens;
+// h is a hash of the seed and the prompt.
+func (o *Options) outputTokens(maxTokens int, h uint64) int {
+	var n int
+	if o.OutputFraction > 0 {
+		n = int(float64(maxTokens)*o.OutputFraction + 0.999999)
+	} else {
+		n = 1 + int(h%uint64(min(maxTokens, defaultOutputCap)))
+	}
+	return max(0, min(n, maxTokens))
 }

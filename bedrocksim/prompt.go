@@ -17,7 +17,7 @@ type prompt struct {
 	maxTokens   int    // requested output budget; 0 = not set
 }
 
-// counter walks decoded JSON and applies the counting rule of [InputTokens].
+// counter walks decoded JSON and applies the counting rule of [inputTokens].
 type counter struct {
 	tokens, cacheTokens int
 	h, cacheHash        uint64
@@ -26,7 +26,7 @@ type counter struct {
 func newCounter() *counter { return &counter{h: hashSeed} }
 
 func (c *counter) text(s string) {
-	c.tokens += InputTokens(s)
+	c.tokens += inputTokens(s)
 	c.h = hashString(c.h, s)
 }
 
@@ -83,7 +83,7 @@ func (c *counter) blocks(v any) {
 }
 
 // system counts a system prompt (string or block list), adding
-// MessageOverhead when it is non-empty.
+// messageOverhead when it is non-empty.
 func (c *counter) system(v any) {
 	switch s := v.(type) {
 	case nil:
@@ -97,7 +97,7 @@ func (c *counter) system(v any) {
 			return
 		}
 	}
-	c.tokens += MessageOverhead
+	c.tokens += messageOverhead
 	c.blocks(v)
 }
 
@@ -123,7 +123,7 @@ func (c *counter) messages(v any) *apiError {
 		if m["content"] == nil {
 			return validation("messages.%d.content: content is required", i)
 		}
-		c.tokens += MessageOverhead
+		c.tokens += messageOverhead
 		c.h = hashString(c.h, role)
 		c.blocks(m["content"])
 	}

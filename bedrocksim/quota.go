@@ -3,36 +3,44 @@ package bedrocksim
 import "time"
 
 // Quota is the set of limits for one key (a model ID or an inference-profile
-// ID). "Per minute" means per [Options.Window]. Zero means unlimited on that
-// axis. A day is 1440 windows.
+// ID), the simulator's version of Bedrock's "per minute" and "per day"
+// quotas. Zero means unlimited on that axis; negative limits are an
+// [*OptionError]. Each limit is a bucket that holds one period of quota
+// and refills continuously.
 type Quota struct {
-	RequestsPerMinute int64
-	TokensPerMinute   int64
-	TokensPerDay      int64
+	// RequestsPerWindow is the number of requests per [Options.Window]
+	// (Bedrock's requests per minute).
+	RequestsPerWindow int64
+	// TokensPerWindow is the number of quota tokens per [Options.Window]
+	// (Bedrock's tokens per minute).
+	TokensPerWindow int64
+	// TokensPerDay is the number of quota tokens per simulated day of 1440
+	// windows.
+	TokensPerDay int64
 }
 
-// DayWindows is the number of windows in a simulated day.
-const DayWindows = 1440
+// dayWindows is the number of windows in a simulated day.
+const dayWindows = 1440
 
-// Throttle says which limit refused a request.
-type Throttle int
+// throttleKind says which limit refused a request.
+type throttleKind int
 
-// The throttle kinds, in the order [Ledger.AdmitAt] checks them.
+// The throttle kinds, in the order [ledger.admitAt] checks them.
 const (
-	NotThrottled Throttle = iota
-	ThrottledRequests
-	ThrottledTokens
-	ThrottledTokensPerDay
+	throttleNone throttleKind = iota
+	throttleRequests
+	throttleTokens
+	throttleTokensPerDay
 )
 
 // String returns a short name for the kind.
-func (t Throttle) String() string {
+func (t throttleKind) String() string {
 	switch t {
-	case ThrottledRequests:
+	case throttleRequests:
 		return "requests"
-	case ThrottledTokens:
+	case throttleTokens:
 		return "tokens"
-	case ThrottledTokensPerDay:
+	case throttleTokensPerDay:
 		return "tokens_per_day"
 	}
 	return "none"
@@ -60,49 +68,49 @@ func (b *bucket) advance(now time.Time, scale float64) {
 	}
 }
 
-// Ledger is the quota accounting of one key: a requests bucket, a tokens
+// ledger is the quota accounting of one key: a requests bucket, a tokens
 // bucket and a tokens-per-day bucket, each with a capacity of one period's
 // quota and refilled continuously. All methods take the current time, so the
-// arithmetic is pure and tests are step tables. A Ledger is not safe for
+// arithmetic is pure and tests are step tables. A ledger is not safe for
 // concurrent use; [Server] guards its ledgers with a mutex.
-type Ledger struct {
+type ledger struct {
 	req, tok, day bucket
 	scale         float64
 }
 
-// NewLedger returns a Ledger for q with full buckets at now.
-func NewLedger(q Quota, window time.Duration, now time.Time) *Ledger {
+// newLedger returns a ledger for q with full buckets at now.
+func newLedger(q Quota, window time.Duration, now time.Time) *ledger {
 	mk := func(limit int64, span time.Duration) bucket {
 		return bucket{limit: float64(limit), span: span, level: float64(limit), last: now}
 	}
-	return &Ledger{
-		req:   mk(q.RequestsPerMinute, window),
-		tok:   mk(q.TokensPerMinute, window),
-		day:   mk(q.TokensPerDay, window*DayWindows),
+	return &ledger{
+		req:   mk(q.RequestsPerWindow, window),
+		tok:   mk(q.TokensPerWindow, window),
+		day:   mk(q.TokensPerDay, window*dayWindows),
 		scale: 1,
 	}
 }
 
-func (l *Ledger) advance(now time.Time) {
+func (l *ledger) advance(now time.Time) {
 	l.req.advance(now, l.scale)
 	l.tok.advance(now, l.scale)
 	l.day.advance(now, l.scale)
 }
 
-// AdmitAt tries to admit one request reserving tokens at now. It checks the
+// admitAt tries to admit one request reserving tokens at now. It checks the
 // requests bucket, then tokens per minute, then tokens per day, and takes
 // nothing unless all three admit. A reservation larger than a bucket's
 // capacity is refused by that bucket forever, as Bedrock does.
-func (l *Ledger) AdmitAt(now time.Time, tokens int64) Throttle {
+func (l *ledger) admitAt(now time.Time, tokens int64) throttleKind {
 	l.advance(now)
 	t := float64(tokens)
 	switch {
 	case l.req.limit > 0 && l.req.level < 1:
-		return ThrottledRequests
+		return throttleRequests
 	case l.tok.limit > 0 && l.tok.level < t:
-		return ThrottledTokens
+		return throttleTokens
 	case l.day.limit > 0 && l.day.level < t:
-		return ThrottledTokensPerDay
+		return throttleTokensPerDay
 	}
 	if l.req.limit > 0 {
 		l.req.level--
@@ -113,13 +121,13 @@ func (l *Ledger) AdmitAt(now time.Time, tokens int64) Throttle {
 	if l.day.limit > 0 {
 		l.day.level -= t
 	}
-	return NotThrottled
+	return throttleNone
 }
 
-// SettleAt settles a request admitted with reserved tokens that finally cost
+// settleAt settles a request admitted with reserved tokens that finally cost
 // charged tokens: the difference is refunded to (or, if negative, taken
 // from) the token buckets. It returns the refund.
-func (l *Ledger) SettleAt(now time.Time, reserved, charged int64) int64 {
+func (l *ledger) settleAt(now time.Time, reserved, charged int64) int64 {
 	l.advance(now)
 	refund := reserved - charged
 	for _, b := range []*bucket{&l.tok, &l.day} {
@@ -130,10 +138,10 @@ func (l *Ledger) SettleAt(now time.Time, reserved, charged int64) int64 {
 	return refund
 }
 
-// SetScaleAt scales all three capacities (and refill rates) to f times the
+// setScaleAt scales all three capacities (and refill rates) to f times the
 // quota from now on, as when another tenant starts sharing the pool. Levels
 // above the new capacity are cut to it.
-func (l *Ledger) SetScaleAt(now time.Time, f float64) {
+func (l *ledger) setScaleAt(now time.Time, f float64) {
 	if f == l.scale || f <= 0 {
 		return
 	}
@@ -144,9 +152,9 @@ func (l *Ledger) SetScaleAt(now time.Time, f float64) {
 	}
 }
 
-// Available reports the levels of the requests, tokens and tokens-per-day
+// available reports the levels of the requests, tokens and tokens-per-day
 // buckets at now, without taking anything. Unlimited axes report -1.
-func (l *Ledger) Available(now time.Time) (requests, tokens, tokensPerDay float64) {
+func (l *ledger) available(now time.Time) (requests, tokens, tokensPerDay float64) {
 	l.advance(now)
 	lv := func(b *bucket) float64 {
 		if b.limit == 0 {

@@ -22,7 +22,7 @@ type Server struct {
 
 	mu      sync.Mutex
 	seq     uint64
-	ledgers map[string]*Ledger
+	ledgers map[string]*ledger
 	faults  faultState
 	rec     recorder
 	cache   map[uint64]time.Time // prompt-cache prefixes (key ^ prefix hash) -> expiry
@@ -30,26 +30,33 @@ type Server struct {
 	hs *http.Server
 }
 
-// New returns a Server for opts, after applying defaults. It fails on
-// negative limits or an OutputFraction outside [0, 1].
+// New returns a Server for opts, after applying the defaults of its zero
+// fields. It returns an [*OptionError] for the first invalid field: a
+// negative duration, size or limit, or a fraction or rate outside [0, 1].
 func New(opts Options) (*Server, error) {
-	if err := opts.setDefaults(); err != nil {
+	opts, err := opts.withDefaults()
+	if err != nil {
 		return nil, err
 	}
 	return &Server{
 		opts:    opts,
-		ledgers: map[string]*Ledger{},
+		ledgers: map[string]*ledger{},
 		faults:  newFaultState(opts.Faults),
 		cache:   map[uint64]time.Time{},
 	}, nil
 }
 
 // SetFaults replaces the faults in force; Trigger.Next counts restart from
-// now.
-func (s *Server) SetFaults(f Faults) {
+// now. It returns an [*OptionError] and changes nothing if a field of f is
+// out of range, as [New] does for [Options.Faults].
+func (s *Server) SetFaults(f Faults) error {
+	if err := f.check("Faults."); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	s.faults = newFaultState(f)
 	s.mu.Unlock()
+	return nil
 }
 
 // Stats returns a snapshot of the counters and the timeline.
@@ -57,18 +64,6 @@ func (s *Server) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.rec.snapshot()
-}
-
-// Ledger returns a copy of the quota ledger of key as it stands, or nil if
-// no call has used key yet. It is meant for tests and dashboards.
-func (s *Server) Ledger(key string) *Ledger {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if l := s.ledgers[key]; l != nil {
-		c := *l
-		return &c
-	}
-	return nil
 }
 
 // Start serves s on addr ("127.0.0.1:0" picks a free port) in a new
@@ -131,21 +126,21 @@ func Config(endpoint string) aws.Config {
 	}
 }
 
-// The operations, as named in Stats and OutputRequest.
+// The operations, as Bedrock names them.
 const (
-	OpConverse       = "Converse"
-	OpConverseStream = "ConverseStream"
-	OpInvoke         = "InvokeModel"
-	OpInvokeStream   = "InvokeModelWithResponseStream"
-	OpCountTokens    = "CountTokens"
+	opConverse       = "Converse"
+	opConverseStream = "ConverseStream"
+	opInvoke         = "InvokeModel"
+	opInvokeStream   = "InvokeModelWithResponseStream"
+	opCountTokens    = "CountTokens"
 )
 
 var opsByPath = map[string]string{
-	"converse":                    OpConverse,
-	"converse-stream":             OpConverseStream,
-	"invoke":                      OpInvoke,
-	"invoke-with-response-stream": OpInvokeStream,
-	"count-tokens":                OpCountTokens,
+	"converse":                    opConverse,
+	"converse-stream":             opConverseStream,
+	"invoke":                      opInvoke,
+	"invoke-with-response-stream": opInvokeStream,
+	"count-tokens":                opCountTokens,
 }
 
 // route splits POST /model/{modelId}/{op}. modelID is "" when the path has

@@ -45,12 +45,12 @@ type Stats struct {
 	Requests int64               `json:"requests"` // all requests, including ones with no valid key
 	Keys     map[string]KeyStats `json:"keys"`
 	// Timeline holds the most recent seconds that saw activity, oldest
-	// first, at most MaxTimeline of them.
+	// first, at most 3600 of them (an hour).
 	Timeline []Second `json:"timeline"`
 }
 
-// MaxTimeline is the number of seconds the timeline keeps.
-const MaxTimeline = 3600
+// maxTimeline is the number of seconds the timeline keeps.
+const maxTimeline = 3600
 
 // recorder accumulates Stats. Guarded by Server.mu.
 type recorder struct {
@@ -92,7 +92,7 @@ func (r *recorder) second(now time.Time) *Second {
 }
 
 func (r *recorder) push(t time.Time) *Second {
-	if len(r.timeline) >= MaxTimeline {
+	if len(r.timeline) >= maxTimeline {
 		r.timeline = append(r.timeline[:0], r.timeline[1:]...)
 	}
 	r.timeline = append(r.timeline, Second{Time: t})
@@ -114,14 +114,14 @@ func (r *recorder) error(k, typ string, now time.Time) {
 	r.second(now).Errors++
 }
 
-func (r *recorder) throttle(k string, t Throttle, now time.Time) {
+func (r *recorder) throttle(k string, t throttleKind, now time.Time) {
 	ks := r.key(k)
 	switch t {
-	case ThrottledRequests:
+	case throttleRequests:
 		ks.ThrottledRequests++
-	case ThrottledTokens:
+	case throttleTokens:
 		ks.ThrottledTokens++
-	case ThrottledTokensPerDay:
+	case throttleTokensPerDay:
 		ks.ThrottledTokensPerDay++
 	}
 	r.second(now).Throttled++
@@ -134,7 +134,7 @@ func (r *recorder) accept(k string, reserved int64, now time.Time) {
 	r.second(now).Accepted++
 }
 
-func (r *recorder) settle(k string, u usage, charged, refund int64, midStream bool, now time.Time) {
+func (r *recorder) settle(k string, u usage, charged, refund int64, e ending, now time.Time) {
 	ks := r.key(k)
 	ks.TokensCharged += charged
 	ks.TokensRefunded += refund
@@ -146,7 +146,7 @@ func (r *recorder) settle(k string, u usage, charged, refund int64, midStream bo
 	s.InputTokens += int64(u.input)
 	s.OutputTokens += int64(u.output)
 	s.TokensCharged += charged
-	if midStream {
+	if e == endedByThrottle {
 		ks.ThrottledMidStream++
 		s.Throttled++
 	}

@@ -5,17 +5,17 @@ import (
 	"unicode/utf8"
 )
 
-// MessageOverhead is the number of tokens the simulator adds for each message
+// messageOverhead is the number of tokens the simulator adds for each message
 // of a conversation (its role and separators), for a non-empty system prompt,
 // and for the single prompt of the text-completion families (Titan, Llama,
 // Mistral, Cohere).
-const MessageOverhead = 3
+const messageOverhead = 3
 
-// BinaryBytesPerToken is how many base64 characters of an image or document
+// binaryBytesPerToken is how many base64 characters of an image or document
 // payload count as one token (rounded up, at least one).
-const BinaryBytesPerToken = 1000
+const binaryBytesPerToken = 1000
 
-// InputTokens is the simulator's own deterministic token count of text. It
+// inputTokens is the simulator's own deterministic token count of text. It
 // is deliberately not any real tokenizer, so clients must calibrate against
 // the simulator the way they would against Bedrock:
 //
@@ -25,8 +25,8 @@ const BinaryBytesPerToken = 1000
 //     text.
 //
 // The empty string counts zero. A conversation counts the sum over its text
-// parts plus [MessageOverhead] per message (see the package documentation).
-func InputTokens(text string) int {
+// parts plus [messageOverhead] per message (see the package documentation).
+func inputTokens(text string) int {
 	var ascii, cjk, other int
 	for i := 0; i < len(text); {
 		c := text[i]
@@ -48,11 +48,11 @@ func InputTokens(text string) int {
 
 // binaryTokens is the count for a base64 payload of n characters.
 func binaryTokens(n int) int {
-	return max(1, (n+BinaryBytesPerToken-1)/BinaryBytesPerToken)
+	return max(1, (n+binaryBytesPerToken-1)/binaryBytesPerToken)
 }
 
 // outputWords are the simulator's output tokens: four ASCII bytes each, so
-// InputTokens of an output of n tokens is exactly n.
+// inputTokens of an output of n tokens is exactly n.
 var outputWords = [...]string{" sim", " bed", " roc", " qta", " tok", " ens", " lam", " api"}
 
 // outputText returns n output tokens starting at token index from,

@@ -5,44 +5,13 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+
+	"github.com/bedrockguard/bedrockguard/internal/wire"
 )
 
-// The throttle messages Bedrock Runtime sends (bedrock-facts §1). The
-// message is the only thing that tells the kinds apart.
-const (
-	// MsgTooManyRequests is the long request-rate form, with its two spaces.
-	MsgTooManyRequests = "Too many requests, please wait before trying again. You have sent too many requests.  Wait before trying again."
-	// MsgTooManyRequestsShort is the short request-rate form, sent when
-	// [Options.ShortRequestsMessage] is set.
-	MsgTooManyRequestsShort = "Too many requests, please wait before trying again."
-	// MsgTooManyTokens is the tokens-per-minute throttle.
-	MsgTooManyTokens = "Too many tokens, please wait before trying again."
-	// MsgTooManyTokensPerDay is the tokens-per-day throttle.
-	MsgTooManyTokensPerDay = "Too many tokens per day, please wait before trying again."
-)
-
-// Other messages the simulator sends.
-const (
-	MsgInvalidModel       = "The provided model identifier is invalid."
-	MsgModelNotReady      = "Model is not ready for inference. Wait and try your request again."
-	MsgServiceUnavailable = "Bedrock is unable to process your request."
-	MsgInputTooLong       = "Input is too long for requested model."
-	MsgNoCountTokens      = "The provided model doesn't support counting tokens."
-)
-
-// ErrorTypeSuffix follows the error code in the X-Amzn-ErrorType header.
-const ErrorTypeSuffix = ":http://internal.amazon.com/coral/com.amazon.bedrock/"
-
-// Error type codes, as sent in X-Amzn-ErrorType and counted in
-// [KeyStats.Errors].
-const (
-	CodeThrottling         = "ThrottlingException"
-	CodeValidation         = "ValidationException"
-	CodeServiceUnavailable = "ServiceUnavailableException"
-	CodeModelNotReady      = "ModelNotReadyException"
-	CodeUnknownOperation   = "UnknownOperationException"
-	CodeConnectionReset    = "ConnectionReset" // stats only: the fault closed the connection
-)
+// codeConnectionReset is the error type counted in [KeyStats.Errors] when
+// the Reset fault closes a connection; it never goes on the wire.
+const codeConnectionReset = "ConnectionReset"
 
 // apiError is an error answer: status, code and message.
 type apiError struct {
@@ -54,7 +23,7 @@ type apiError struct {
 func (e *apiError) Error() string { return e.code + ": " + e.msg }
 
 func validation(format string, args ...any) *apiError {
-	return &apiError{http.StatusBadRequest, CodeValidation, fmt.Sprintf(format, args...)}
+	return &apiError{http.StatusBadRequest, wire.CodeValidation, fmt.Sprintf(format, args...)}
 }
 
 func malformed(detail string) *apiError {
@@ -70,8 +39,8 @@ func writeError(w http.ResponseWriter, reqID string, e *apiError) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Content-Length", strconv.Itoa(len(body)))
-	h.Set("X-Amzn-ErrorType", e.code+ErrorTypeSuffix)
-	h.Set("X-Amzn-RequestId", reqID)
+	h.Set(wire.HeaderErrorType, e.code+wire.ErrorTypeSuffix)
+	h.Set(wire.HeaderRequestID, reqID)
 	w.WriteHeader(e.status)
 	w.Write(body)
 }

@@ -44,8 +44,13 @@ func TestClassifyDoesNotAllocate(t *testing.T) {
 		if n := testing.AllocsPerRun(100, func() { sink = classify.Classify(err) }); n != 0 {
 			t.Errorf("%s: %v allocs per Classify", name, n)
 		}
+		if n := testing.AllocsPerRun(100, func() { sink = withNoOpinion.Classify(err) }); n != 0 {
+			t.Errorf("%s: %v allocs per With(...).Classify", name, n)
+		}
 	}
 }
+
+var withNoOpinion = classify.With(noOpinion)
 
 type msgErr string
 

@@ -5,7 +5,7 @@ package classify
 // a timeout, a cancellation, or a failure that retrying cannot fix.
 //
 // The zero value is [Unknown]: a [Classifier] returns it to say "no opinion",
-// and a [Chain] moves on to the next classifier.
+// and the classifier built by [With] moves on to the next one.
 type Kind uint8
 
 // The kinds. Their String values are stable and meant for telemetry
@@ -75,16 +75,16 @@ func (k Kind) String() string {
 	return "unknown"
 }
 
-// IsThrottle reports whether k is one of the four throttle kinds.
-func (k Kind) IsThrottle() bool {
+// isThrottle reports whether k is one of the four throttle kinds.
+func (k Kind) isThrottle() bool {
 	return k >= ThrottleRequests && k <= ThrottleUnknown
 }
 
-// Retryable reports whether a new attempt can succeed by default for an
+// retryable reports whether a new attempt can succeed by default for an
 // error of kind k: true for request, token and unknown throttles,
 // Unavailable, ModelNotReady and Timeout; false for everything else,
 // including ThrottleTokensPerDay.
-func (k Kind) Retryable() bool {
+func (k Kind) retryable() bool {
 	switch k {
 	case ThrottleRequests, ThrottleTokens, ThrottleUnknown, Unavailable, ModelNotReady, Timeout:
 		return true
@@ -98,10 +98,15 @@ type Class struct {
 	// Kind is what the error means; see [Kind].
 	Kind Kind
 	// Retryable reports whether a new attempt of the same request may
-	// succeed. For a mid-stream error the SDK cannot retry by itself; the
-	// flag then says whether the caller may start a new call.
+	// succeed. By default it is true for ThrottleRequests, ThrottleTokens,
+	// ThrottleUnknown, Unavailable, ModelNotReady and Timeout, and false for
+	// every other kind; a custom classifier may decide otherwise. For a
+	// mid-stream error the SDK cannot retry by itself; the flag then says
+	// whether the caller may start a new call.
 	Retryable bool
-	// Throttle reports whether Kind is a throttle kind.
+	// Throttle reports whether Kind is one of the four throttle kinds
+	// (ThrottleRequests, ThrottleTokens, ThrottleTokensPerDay,
+	// ThrottleUnknown). [Classify] and [With] always set it from Kind.
 	Throttle bool
 	// Code is the service error code, such as "ThrottlingException", for the
 	// error.type telemetry attribute. Known Bedrock codes are returned in
@@ -113,15 +118,16 @@ type Class struct {
 	// seen (transport errors and mid-stream errors).
 	Status int
 	// MidStream reports whether the error arrived inside an event stream
-	// after a 200 response (from stream.Err()); the SDK never retries those.
+	// after a 200 response (from stream.Err(), or a frame given to
+	// [FromException]); the SDK never retries those.
 	MidStream bool
 }
 
-// Of returns the default Class for kind k: Retryable and Throttle are set
-// from [Kind.Retryable] and [Kind.IsThrottle]. Custom classifiers use it to
-// build their answers.
+// Of returns the default Class for kind k, with Retryable and Throttle set
+// as documented on [Class]. Custom classifiers use it to build their
+// answers; see [With].
 func Of(k Kind) Class {
-	return Class{Kind: k, Retryable: k.Retryable(), Throttle: k.IsThrottle()}
+	return Class{Kind: k, Retryable: k.retryable(), Throttle: k.isThrottle()}
 }
 
 // String returns the kind name, followed by the code when there is one, as

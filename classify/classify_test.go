@@ -20,16 +20,17 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/bedrockguard/bedrockguard/classify"
+	"github.com/bedrockguard/bedrockguard/internal/wire"
 )
 
-// The message variants Bedrock sends (bedrock-facts.md §1).
+// The message variants Bedrock sends (docs/bedrock.md#throttling-messages).
 const (
-	msgRequestsLong = "Too many requests, please wait before trying again. You have sent too many requests.  Wait before trying again."
-	msgRequests     = "Too many requests, please wait before trying again."
-	msgTokens       = "Too many tokens, please wait before trying again."
-	msgTokensPerDay = "Too many tokens per day, please wait before trying again."
+	msgRequestsLong = wire.MsgTooManyRequests
+	msgRequests     = wire.MsgTooManyRequestsShort
+	msgTokens       = wire.MsgTooManyTokens
+	msgTokensPerDay = wire.MsgTooManyTokensPerDay
 	msgAgentsRate   = "Your request rate is too high. Reduce the frequency of requests."
-	msgInputTooLong = "Input is too long for requested model."
+	msgInputTooLong = wire.MsgInputTooLong
 )
 
 // opErr builds the error a client method returns for a service error
@@ -84,7 +85,8 @@ func TestClassifyConstructed(t *testing.T) {
 	}{
 		{"nil", nil, want{classify.None, false, "", 0, false}},
 
-		// design.md §5 row "throttle: requests", every message variant.
+		// Row throttle_requests of the package doc's table, every message
+		// variant (docs/bedrock.md#throttling-messages).
 		{"429 requests long form", opErr(429, &types.ThrottlingException{Message: aws.String(msgRequestsLong)}),
 			want{classify.ThrottleRequests, true, "ThrottlingException", 429, false}},
 		{"429 requests short form", opErr(429, &types.ThrottlingException{Message: aws.String(msgRequests)}),
@@ -122,7 +124,7 @@ func TestClassifyConstructed(t *testing.T) {
 			want{classify.ThrottleUnknown, true, "ThrottlingException", 0, true}},
 		{"mid-stream lower-case code", generic("throttlingException", msgTokensPerDay),
 			want{classify.ThrottleTokensPerDay, false, "ThrottlingException", 0, true}},
-		{"explicit mid-stream marker", classify.MidStream(sendErr(io.EOF)),
+		{"explicit mid-stream marker", classify.MarkMidStream(sendErr(io.EOF)),
 			want{classify.Unavailable, true, "", 0, true}},
 		// row "unavailable"
 		{"503 ServiceUnavailable", opErr(503, &types.ServiceUnavailableException{Message: aws.String("The service isn't currently available.")}),
@@ -207,12 +209,15 @@ func TestClassifyConstructed(t *testing.T) {
 			got := classify.Classify(tt.err)
 			w := tt.want
 			if got.Kind != w.kind || got.Retryable != w.retryable || got.Code != w.code ||
-				got.Status != w.status || got.MidStream != w.midStream || got.Throttle != w.kind.IsThrottle() {
+				got.Status != w.status || got.MidStream != w.midStream || got.Throttle != classify.Of(w.kind).Throttle {
 				t.Errorf("Classify(%v)\n got %+v\nwant %+v", tt.err, got, w)
 			}
-			// The default chain must agree with the single-walk fast path.
-			if c := classify.Default().Classify(tt.err); c != got {
-				t.Errorf("Default().Classify = %+v, Classify = %+v", c, got)
+			// With and no opinion in front must agree with Classify.
+			if c := classify.With().Classify(tt.err); c != got {
+				t.Errorf("With().Classify = %+v, Classify = %+v", c, got)
+			}
+			if c := classify.With(nil, noOpinion).Classify(tt.err); c != got {
+				t.Errorf("With(nil, noOpinion).Classify = %+v, Classify = %+v", c, got)
 			}
 		})
 	}
@@ -245,36 +250,65 @@ func TestFromException(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		code, msg string
-		status    int
-		mid       bool
 		kind      classify.Kind
 		wantCode  string
 	}{
-		{"throttlingException", msgTokens, 0, true, classify.ThrottleTokens, "ThrottlingException"},
-		{"throttlingException", msgRequestsLong, 0, true, classify.ThrottleRequests, "ThrottlingException"},
-		{"throttlingException", msgTokensPerDay, 0, true, classify.ThrottleTokensPerDay, "ThrottlingException"},
-		{"throttlingException", "", 0, true, classify.ThrottleUnknown, "ThrottlingException"},
-		{"serviceUnavailableException", "", 0, true, classify.Unavailable, "ServiceUnavailableException"},
-		{"internalServerException", "", 0, true, classify.Unavailable, "InternalServerException"},
-		{"modelStreamErrorException", "", 0, true, classify.NotRetryable, "ModelStreamErrorException"},
-		{"validationException", msgInputTooLong, 0, true, classify.NotRetryable, "ValidationException"},
-		{"modelTimeoutException", "", 0, true, classify.Timeout, "ModelTimeoutException"},
-		{"", "", 429, false, classify.ThrottleUnknown, ""},
-		{"", "", 503, false, classify.Unavailable, ""},
-		{"", msgTokens, 0, false, classify.ThrottleTokens, ""},
-		{"", "", 0, false, classify.NotRetryable, ""},
-		{"ModelNotReadyException", "", 429, false, classify.ModelNotReady, "ModelNotReadyException"},
+		{"throttlingException", msgTokens, classify.ThrottleTokens, "ThrottlingException"},
+		{"throttlingException", msgRequestsLong, classify.ThrottleRequests, "ThrottlingException"},
+		{"throttlingException", msgTokensPerDay, classify.ThrottleTokensPerDay, "ThrottlingException"},
+		{"throttlingException", "", classify.ThrottleUnknown, "ThrottlingException"},
+		{"serviceUnavailableException", "", classify.Unavailable, "ServiceUnavailableException"},
+		{"internalServerException", "", classify.Unavailable, "InternalServerException"},
+		{"modelStreamErrorException", "", classify.NotRetryable, "ModelStreamErrorException"},
+		{"validationException", msgInputTooLong, classify.NotRetryable, "ValidationException"},
+		{"modelTimeoutException", "", classify.Timeout, "ModelTimeoutException"},
+		{"somethingNewException", "", classify.NotRetryable, "somethingNewException"},
+		{"", msgTokens, classify.ThrottleTokens, ""},
+		{"", "", classify.NotRetryable, ""},
 	}
 	for _, tt := range tests {
-		got := classify.FromException(tt.code, tt.msg, tt.status, tt.mid)
-		if got.Kind != tt.kind || got.Code != tt.wantCode || got.MidStream != tt.mid || got.Status != tt.status ||
-			got.Retryable != tt.kind.Retryable() || got.Throttle != tt.kind.IsThrottle() {
-			t.Errorf("FromException(%q, %q, %d, %v) = %+v, want kind %v code %q", tt.code, tt.msg, tt.status, tt.mid, got, tt.kind, tt.wantCode)
+		got := classify.FromException(tt.code, tt.msg)
+		want := classify.Of(tt.kind)
+		if got.Kind != tt.kind || got.Code != tt.wantCode || !got.MidStream || got.Status != 0 ||
+			got.Retryable != want.Retryable || got.Throttle != want.Throttle {
+			t.Errorf("FromException(%q, %q) = %+v, want kind %v code %q", tt.code, tt.msg, got, tt.kind, tt.wantCode)
+		}
+		// The SDK's error for the same frame, from stream.Err().
+		if tt.code != "" || tt.msg != "" {
+			if c := classify.Classify(generic(tt.code, tt.msg)); c != got {
+				t.Errorf("Classify(frame %q) = %+v, FromException = %+v", tt.code, c, got)
+			}
+		}
+	}
+}
+
+// Raw parts with an HTTP status, the rules FromException shares with
+// Classify for an error response.
+func TestFromParts(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		code, msg string
+		status    int
+		kind      classify.Kind
+	}{
+		{"", "", 429, classify.ThrottleUnknown},
+		{"", msgTokens, 429, classify.ThrottleTokens},
+		{"", "", 503, classify.Unavailable},
+		{"", "", 408, classify.Timeout},
+		{"", "", 418, classify.NotRetryable},
+		{"ModelNotReadyException", "", 429, classify.ModelNotReady},
+	}
+	for _, tt := range tests {
+		got := classify.FromParts(tt.code, tt.msg, tt.status)
+		if got.Kind != tt.kind || got.MidStream || got.Status != tt.status {
+			t.Errorf("FromParts(%q, %q, %d) = %+v, want %v", tt.code, tt.msg, tt.status, got, tt.kind)
 		}
 	}
 }
 
 var errGateway = errors.New("corporate gateway busy")
+
+var noOpinion = classify.ClassifierFunc(func(error) classify.Class { return classify.Class{} })
 
 func TestWithCustomClassifierFirst(t *testing.T) {
 	t.Parallel()
@@ -303,62 +337,64 @@ func TestWithCustomClassifierFirst(t *testing.T) {
 	if got.Kind != classify.Unavailable || got.Code != "ModelErrorException" || got.Status != 424 {
 		t.Errorf("override: %+v", got)
 	}
-	// The zero chain: everything is not retryable, nil is none.
-	var zero classify.Chain
-	if got := zero.Classify(errGateway); got.Kind != classify.NotRetryable {
-		t.Errorf("zero chain: %+v", got)
+	// A custom answer keeps its own Retryable; Throttle follows Kind.
+	strict := classify.With(classify.ClassifierFunc(func(error) classify.Class {
+		return classify.Class{Kind: classify.ThrottleTokens}
+	}))
+	got = strict.Classify(opErr(429, &types.ThrottlingException{Message: aws.String(msgTokens)}))
+	if got.Kind != classify.ThrottleTokens || got.Retryable || !got.Throttle || got.Status != 429 {
+		t.Errorf("custom Retryable: %+v", got)
 	}
-	if got := zero.Classify(nil); got.Kind != classify.None {
-		t.Errorf("zero chain nil: %+v", got)
+	// A nil error is None without asking anyone; nil classifiers are skipped.
+	if got := classify.With(nil, strict).Classify(nil); got.Kind != classify.None {
+		t.Errorf("nil error: %+v", got)
+	}
+	if got := classify.With(nil).Classify(errGateway); got.Kind != classify.NotRetryable {
+		t.Errorf("With(nil): %+v", got)
 	}
 }
 
-func TestBuiltinClassifiersAnswerUnknownWhenNotTheirs(t *testing.T) {
+func TestRulesAnswerUnknownWhenNotTheirs(t *testing.T) {
 	t.Parallel()
 	throttle := opErr(429, &types.ThrottlingException{Message: aws.String(msgTokens)})
 	cases := []struct {
-		c    classify.Classifier
+		rule string
 		err  error
 		kind classify.Kind
 	}{
-		{classify.ByContext, throttle, classify.Unknown},
-		{classify.ByContext, context.Canceled, classify.Canceled},
-		{classify.ByCode, sendErr(io.EOF), classify.Unknown},
-		{classify.ByCode, throttle, classify.ThrottleTokens},
-		{classify.ByMessage, opErr(400, generic("", "bad")), classify.Unknown},
-		{classify.ByMessage, generic("", msgRequests), classify.ThrottleRequests},
-		{classify.ByStatus, sendErr(io.EOF), classify.Unknown},
-		{classify.ByStatus, opErr(502, generic("", "")), classify.Unavailable},
-		{classify.ByTransport, throttle, classify.Unknown},
-		{classify.ByTransport, sendErr(io.EOF), classify.Unavailable},
-		{classify.ByTransport, nil, classify.Unknown},
+		{"context", throttle, classify.Unknown},
+		{"context", context.Canceled, classify.Canceled},
+		{"code", sendErr(io.EOF), classify.Unknown},
+		{"code", throttle, classify.ThrottleTokens},
+		{"message", opErr(400, generic("", "bad")), classify.Unknown},
+		{"message", generic("", msgRequests), classify.ThrottleRequests},
+		{"status", sendErr(io.EOF), classify.Unknown},
+		{"status", opErr(502, generic("", "")), classify.Unavailable},
+		{"transport", throttle, classify.Unknown},
+		{"transport", sendErr(io.EOF), classify.Unavailable},
+		{"transport", nil, classify.Unknown},
 	}
 	for i, tt := range cases {
-		if got := tt.c.Classify(tt.err); got.Kind != tt.kind {
-			t.Errorf("%d: %v.Classify(%v) = %v, want %v", i, tt.c, tt.err, got.Kind, tt.kind)
+		if got := classify.Rules[tt.rule](tt.err); got.Kind != tt.kind {
+			t.Errorf("%d: rule %s(%v) = %v, want %v", i, tt.rule, tt.err, got.Kind, tt.kind)
 		}
 	}
 }
 
-func TestMidStreamError(t *testing.T) {
+func TestMidStreamMarker(t *testing.T) {
 	t.Parallel()
-	if classify.MidStream(nil) != nil {
-		t.Fatal("MidStream(nil) != nil")
-	}
 	inner := &types.ThrottlingException{Message: aws.String(msgTokens)}
-	err := classify.MidStream(inner)
-	var m *classify.MidStreamError
-	if !errors.As(err, &m) || m.Err != inner {
-		t.Fatalf("errors.As(*MidStreamError) failed: %v", err)
-	}
-	if _, ok := errors.AsType[*types.ThrottlingException](err); !ok {
-		t.Fatal("marker hides the wrapped error")
-	}
-	if got := err.Error(); got != "mid-stream: ThrottlingException: "+msgTokens {
-		t.Errorf("Error() = %q", got)
-	}
+	err := classify.MarkMidStream(inner)
 	if got := classify.Classify(fmt.Errorf("read stream: %w", err)); !got.MidStream || got.Kind != classify.ThrottleTokens {
 		t.Errorf("Classify(marked) = %+v", got)
+	}
+	// A frame the tap could not decode carries no other sign of its origin.
+	undecodable := classify.MarkMidStream(errors.New("undecodable stream exception"))
+	if got := classify.Classify(undecodable); !got.MidStream || got.Kind != classify.NotRetryable {
+		t.Errorf("Classify(marked undecodable) = %+v", got)
+	}
+	if got := classify.With(noOpinion).Classify(undecodable); !got.MidStream {
+		t.Errorf("With(...).Classify(marked undecodable) = %+v", got)
 	}
 }
 

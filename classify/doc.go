@@ -7,15 +7,16 @@
 // Bedrock failure: an operation error returned by a client method, an
 // attempt error seen by a retryer, a bare modeled error returned by
 // stream.Err() after an exception frame, transport errors and context
-// cancellation. Raw parts (code, message, status) from a decoded exception
-// frame are classified with [FromException].
+// cancellation. An exception frame decoded by your own code (its
+// ":exception-type" and message) is classified with [FromException].
 //
 // # Kinds and defaults
 //
-// [Classify] asks a chain of small classifiers; the first that answers
-// (anything but [Unknown]) wins, as in the SDK's aws/retry package. Error
-// codes are matched case-insensitively, so "throttlingException" from an
-// event stream is the same as "ThrottlingException".
+// [Classify] asks a fixed list of small rules (context, code, message, HTTP
+// status, transport); the first that answers (anything but [Unknown]) wins,
+// as in the SDK's aws/retry package. Error codes are matched
+// case-insensitively, so "throttlingException" from an event stream is the
+// same as "ThrottlingException".
 //
 //	kind                     retryable  from
 //	none                     -          nil error
@@ -37,7 +38,7 @@
 //	                                    AccessDeniedException, ResourceNotFoundException,
 //	                                    ServiceQuotaExceededException, ModelErrorException,
 //	                                    ModelStreamErrorException, other 4xx and 5xx, unknown host,
-//	                                    and any error no classifier recognises
+//	                                    and any error no rule recognises
 //
 // The message decides only the quota of a throttle, and makes an error with a
 // missing or unknown code a throttle when it carries Bedrock's throttle
@@ -51,25 +52,26 @@
 // A throttle or 5xx that arrives as an exception frame after the 200
 // response is returned by stream.Err() as a bare modeled error (for example
 // *types.ThrottlingException) with no HTTP response in its chain, and the SDK
-// never retries it. Classify sets Class.MidStream for such an error, and for
-// any error wrapped with [MidStream]. Class.Retryable then tells whether a
-// new call may succeed; the SDK will not make it by itself.
+// never retries it. Classify sets Class.MidStream for such an error, and
+// FromException for every frame. Class.Retryable then tells whether a new
+// call may succeed; the SDK will not make it by itself.
 //
 // # Custom classifiers
 //
-// Put your own classifier in front of the defaults with [With]:
+// Put your own [Classifier] in front of the default rules with [With]:
 //
-//	chain := classify.With(classify.ClassifierFunc(func(err error) classify.Class {
+//	c := classify.With(classify.ClassifierFunc(func(err error) classify.Class {
 //		if errors.Is(err, errMyProxyBusy) {
 //			return classify.Of(classify.Unavailable)
 //		}
 //		return classify.Class{} // no opinion: ask the defaults
 //	}))
-//	class := chain.Classify(err)
+//	class := c.Classify(err)
 //
 // # Cost
 //
 // Classify walks the error tree once by hand (type assertions and Unwrap,
 // no errors.As and no regular expressions) and does not allocate. All
-// functions and the built-in classifiers are safe for concurrent use.
+// functions, and the classifiers [With] returns, are safe for concurrent
+// use.
 package classify

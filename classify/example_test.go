@@ -1,6 +1,8 @@
 package classify_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net/http"
 
@@ -34,10 +36,39 @@ func ExampleClassify() {
 }
 
 func ExampleFromException() {
-	// A stream tap decoded an exception frame:
+	// Your own stream reader decoded an exception frame:
 	// :message-type=exception, :exception-type=throttlingException.
-	c := classify.FromException("throttlingException", "Too many requests, please wait before trying again.", 0, true)
-	fmt.Println(c)
+	c := classify.FromException("throttlingException", "Too many requests, please wait before trying again.")
+	fmt.Println(c, c.Retryable, c.MidStream)
 	// Output:
-	// throttle_requests(ThrottlingException)
+	// throttle_requests(ThrottlingException) true true
+}
+
+var errProxyBusy = errors.New("corporate proxy busy")
+
+func ExampleWith() {
+	c := classify.With(classify.ClassifierFunc(func(err error) classify.Class {
+		if errors.Is(err, errProxyBusy) {
+			return classify.Of(classify.Unavailable)
+		}
+		return classify.Class{} // no opinion: ask the default rules
+	}))
+
+	fmt.Println(c.Classify(fmt.Errorf("send: %w", errProxyBusy)))
+	fmt.Println(c.Classify(context.Canceled))
+	// Output:
+	// unavailable
+	// canceled
+}
+
+func ExampleOf() {
+	// The defaults a custom classifier gets when it answers with Of.
+	for _, k := range []classify.Kind{classify.ThrottleTokens, classify.ThrottleTokensPerDay, classify.Unavailable} {
+		c := classify.Of(k)
+		fmt.Println(c.Kind, "retryable:", c.Retryable, "throttle:", c.Throttle)
+	}
+	// Output:
+	// throttle_tokens retryable: true throttle: true
+	// throttle_tokens_per_day retryable: false throttle: true
+	// unavailable retryable: true throttle: false
 }

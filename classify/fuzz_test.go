@@ -12,7 +12,8 @@ import (
 )
 
 // FuzzClassify checks that classification never panics, is deterministic,
-// agrees between Classify and FromException, and keeps its invariants.
+// agrees between Classify, With and raw parts (FromException), and keeps its
+// invariants.
 func FuzzClassify(f *testing.F) {
 	for _, m := range []string{msgRequestsLong, msgRequests, msgTokens, msgTokensPerDay, msgAgentsRate, msgInputTooLong, "", "TOO MANY TOKENS PER DAY"} {
 		for _, c := range []string{"ThrottlingException", "throttlingException", "ValidationException", "ModelNotReadyException", "", "x"} {
@@ -35,18 +36,23 @@ func FuzzClassify(f *testing.F) {
 		if a.Kind == classify.Unknown || a.Kind == classify.None {
 			t.Fatalf("non-nil error classified %v", a.Kind)
 		}
-		if a.Throttle != a.Kind.IsThrottle() || a.Retryable != a.Kind.Retryable() {
+		if d := classify.Of(a.Kind); a.Throttle != d.Throttle || a.Retryable != d.Retryable {
 			t.Fatalf("inconsistent flags: %+v", a)
 		}
 		if a.MidStream != (status == 0) {
 			t.Fatalf("mid-stream inference wrong for status %d: %+v", status, a)
 		}
-		raw := classify.FromException(code, msg, status, status == 0)
-		if raw != a {
-			t.Fatalf("FromException = %+v, Classify = %+v", raw, a)
+		var raw classify.Class
+		if status == 0 {
+			raw = classify.FromException(code, msg)
+		} else {
+			raw = classify.FromParts(code, msg, status)
 		}
-		if c := classify.Default().Classify(err); c != a {
-			t.Fatalf("Default chain = %+v, Classify = %+v", c, a)
+		if raw != a {
+			t.Fatalf("raw parts = %+v, Classify = %+v", raw, a)
+		}
+		if c := classify.With(noOpinion).Classify(err); c != a {
+			t.Fatalf("With(noOpinion) = %+v, Classify = %+v", c, a)
 		}
 	})
 }

@@ -8,6 +8,8 @@ import (
 	"syscall"
 
 	"github.com/aws/smithy-go"
+
+	"github.com/bedrockguard/bedrockguard/internal/midstream"
 )
 
 // facts is what one walk over an error tree learns. Walking by hand (type
@@ -18,7 +20,7 @@ type facts struct {
 	code, message string
 	hasAPI        bool // a smithy.APIError was found
 	status        int  // first HTTP status found, 0 if none
-	marked        bool // a *MidStreamError marker was found
+	marked        bool // a *midstream.Error marker was found
 	canceled      bool // the caller's context was canceled or timed out
 	timeout       bool // a transport or model timeout
 	conn          bool // a connection-level failure (reset, EOF, refused)
@@ -71,7 +73,7 @@ func (f *facts) walk(err error, depth int, transport bool) {
 }
 
 func (f *facts) visit(err error, transport bool) {
-	if e, ok := err.(*MidStreamError); ok && e != nil {
+	if e, ok := err.(*midstream.Error); ok && e != nil {
 		f.marked = true
 	}
 	if !f.hasAPI {

@@ -1,72 +1,31 @@
 package classify
 
-import "strings"
+import (
+	"strings"
 
-// builtin is a built-in classifier. Chain.Classify recognises it and reuses
-// the walk it already made, so the default chain walks the error tree once.
-type builtin uint8
-
-const (
-	builtinContext builtin = iota
-	builtinCode
-	builtinMessage
-	builtinStatus
-	builtinTransport
+	"github.com/bedrockguard/bedrockguard/internal/wire"
 )
 
-// apply runs the rule on the facts of a walk. The calls are static so that
-// the facts stay on the stack.
-func (b builtin) apply(f *facts) Class {
-	switch b {
-	case builtinContext:
-		return ruleContext(f)
-	case builtinCode:
-		return ruleCode(f)
-	case builtinMessage:
-		return ruleMessage(f)
-	case builtinStatus:
-		return ruleStatus(f)
-	case builtinTransport:
-		return ruleTransport(f)
-	}
-	return Class{}
-}
-
-// Classify implements [Classifier].
-func (b builtin) Classify(err error) Class {
-	if err == nil {
-		return Class{}
-	}
-	f := inspect(err)
-	return b.apply(&f)
-}
-
-// The built-in classifiers, in the order [Default] chains them. Each answers
+// The default rules, in the order [Classify] asks them. Each answers
 // [Unknown] (the zero Class) when it has no opinion.
-var (
-	// ByContext answers Canceled when the caller's context was canceled or
-	// its deadline passed (context.Canceled, context.DeadlineExceeded,
-	// *smithy.CanceledError, *aws.RequestCanceledError).
-	ByContext Classifier = builtinContext
-	// ByCode answers from the service error code (smithy.APIError), matched
-	// case-insensitively, so the lower-case event-stream names
-	// ("throttlingException") match too. A throttle code is refined by its
-	// message into requests, tokens, tokens per day or unknown.
-	ByCode Classifier = builtinCode
-	// ByMessage answers for an error whose code is missing or unknown but
-	// whose message is one of Bedrock's throttle messages (it must contain
-	// "please wait before trying again" or "request rate is too high").
-	ByMessage Classifier = builtinMessage
-	// ByStatus answers from the HTTP status: 429 is a throttle (refined by
-	// message), 500, 502, 503 and 504 are Unavailable, 408 is Timeout, and
-	// any other 4xx or 5xx is NotRetryable.
-	ByStatus Classifier = builtinStatus
-	// ByTransport answers for errors below HTTP: transport timeouts are
-	// Timeout; connection reset, refused or aborted, broken pipe, closed
-	// connection and EOF before headers are Unavailable; an unknown host is
-	// NotRetryable.
-	ByTransport Classifier = builtinTransport
-)
+//
+//   - ruleContext answers Canceled when the caller's context was canceled or
+//     its deadline passed (context.Canceled, context.DeadlineExceeded,
+//     *smithy.CanceledError, *aws.RequestCanceledError).
+//   - ruleCode answers from the service error code (smithy.APIError),
+//     matched case-insensitively, so the lower-case event-stream names
+//     ("throttlingException") match too. A throttle code is refined by its
+//     message into requests, tokens, tokens per day or unknown.
+//   - ruleMessage answers for an error whose code is missing or unknown but
+//     whose message is one of Bedrock's throttle messages (it must contain
+//     "please wait before trying again" or "request rate is too high").
+//   - ruleStatus answers from the HTTP status: 429 is a throttle (refined by
+//     message), 500, 502, 503 and 504 are Unavailable, 408 is Timeout, and
+//     any other 4xx or 5xx is NotRetryable.
+//   - ruleTransport answers for errors below HTTP: transport timeouts are
+//     Timeout; connection reset, refused or aborted, broken pipe, closed
+//     connection and EOF before headers are Unavailable; an unknown host is
+//     NotRetryable.
 
 func ruleContext(f *facts) Class {
 	if f.canceled {
@@ -75,30 +34,21 @@ func ruleContext(f *facts) Class {
 	return Class{}
 }
 
-// Canonical Bedrock Runtime error codes.
-const (
-	codeThrottling         = "ThrottlingException"
-	codeModelNotReady      = "ModelNotReadyException"
-	codeServiceUnavailable = "ServiceUnavailableException"
-	codeInternalServer     = "InternalServerException"
-	codeModelTimeout       = "ModelTimeoutException"
-)
-
 type codeEntry struct {
 	code string
 	kind Kind // ThrottleUnknown means "throttle, refine by message"
 }
 
-// codes lists the error codes ByCode knows, in canonical casing. The first
+// codes lists the error codes ruleCode knows, in canonical casing. The first
 // group are Bedrock Runtime's modeled errors; the rest are the throttle codes
 // the SDK's standard retryer knows and a few generic AWS codes.
 var codes = [...]codeEntry{
-	{codeThrottling, ThrottleUnknown},
-	{codeModelNotReady, ModelNotReady},
-	{codeServiceUnavailable, Unavailable},
-	{codeInternalServer, Unavailable},
-	{codeModelTimeout, Timeout},
-	{"ValidationException", NotRetryable},
+	{wire.CodeThrottling, ThrottleUnknown},
+	{wire.CodeModelNotReady, ModelNotReady},
+	{wire.CodeServiceUnavailable, Unavailable},
+	{"InternalServerException", Unavailable},
+	{"ModelTimeoutException", Timeout},
+	{wire.CodeValidation, NotRetryable},
 	{"AccessDeniedException", NotRetryable},
 	{"ResourceNotFoundException", NotRetryable},
 	{"ServiceQuotaExceededException", NotRetryable},

@@ -33,7 +33,8 @@ type fault struct {
 }
 
 // fakeBedrock answers /model/{id}/converse and /converse-stream with the
-// wire shapes of bedrock-facts.md §1 and §2.
+// wire shapes of docs/bedrock.md#error-responses and
+// docs/bedrock.md#errors-inside-a-stream.
 func fakeBedrock(t *testing.T, faults map[string]fault) string {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -116,8 +117,9 @@ func wireClient(url string, timeout time.Duration) *bedrockruntime.Client {
 
 var hello = []types.Message{{Role: types.ConversationRoleUser, Content: []types.ContentBlock{&types.ContentBlockMemberText{Value: "hi"}}}}
 
-// Every row of design.md §5 and every message variant, through a real
-// client against the exact wire shapes.
+// Every row of the package doc's table and every message variant
+// (docs/bedrock.md#throttling-messages), through a real client against the
+// exact wire shapes.
 func TestClassifyRealClient(t *testing.T) {
 	t.Parallel()
 	faults := map[string]fault{

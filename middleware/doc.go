@@ -1,83 +1,30 @@
-// Package middleware holds bedrockguard's smithy-go middleware for the
-// Bedrock Runtime client and the event interface the guard reports through.
+// Package middleware names the guard's smithy-go middlewares, for users who
+// compose their own Bedrock Runtime stack or place their own middleware
+// relative to the guard's.
 //
-// # Placement
+// Most users never import it: [github.com/bedrockguard/bedrockguard.Install]
+// adds the guard to every Bedrock Runtime client made from an aws.Config. To
+// add the guard to one stack by hand (a client built with custom APIOptions,
+// or a test), use the guard's AddTo method:
 //
-//	Initialize  EstimateID    once per operation: read the typed input, estimate its
-//	                          tokens (input + max_tokens x burndown), resolve the key
-//	                          (region + model or inference profile) and its quota,
-//	                          tell the Observer the operation started
-//	Finalize    [SDK "Retry"] the SDK's retry loop, with retrypolicy's retryer deciding
-//	Finalize    PaceID        per attempt, after "Retry" and before signing: wait for
-//	                          the request and token buckets (deadline- and priority-
-//	                          aware) and reserve; afterwards settle the reservation to
-//	                          the usage the service reported, or release it and adapt
-//	                          the rate on a throttle
-//	Deserialize StreamTapID   streams only, inside "OperationEventStreamDeserializer":
-//	                          peek at the first frame (an exception there fails the
-//	                          attempt, so it is retried), tee the response body,
-//	                          decode event frames on the side, settle from the
-//	                          metadata event or the last chunk's invocation metrics,
-//	                          classify mid-stream exceptions, and end the operation
-//	                          when the stream ends (see Streams below)
+//	client := bedrockruntime.New(opts, func(o *bedrockruntime.Options) {
+//		o.APIOptions = append(o.APIOptions, guard.AddTo)
+//	})
 //
-// The pacing wait sits before signing so that a long wait never ages the
-// SigV4 signature. Only the four inference operations are paced (Converse,
-// ConverseStream, InvokeModel, InvokeModelWithResponseStream); every other
-// operation, and any call whose context was marked with [Skip], passes
-// through. [Engine.AddTo] is idempotent.
+// AddTo adds the three middlewares below and the retry policy's attempt
+// middleware; a stack that already holds them is left as it is. The retry
+// policy also replaces the client's Retryer, which AddTo cannot do from a
+// stack: prefer [github.com/bedrockguard/bedrockguard.Guard.ClientOption],
+// which does both.
 //
-// # Reservations
+// # Where each middleware sits
 //
-// Every admitted attempt holds a pacing.Ticket that is settled or released
-// exactly once: settled with Converse's usage, InvokeModel's
-// X-Amzn-Bedrock-*-Token-Count headers, or a stream's metadata; released on
-// an error, a throttle, a cancellation, or a panic inside the stack. A
-// stream that ends without its usage (closed early by the application, cut,
-// undecodable, cut by a mid-stream exception after content, or neither read
-// nor closed for [Config.StreamIdleTimeout]) is settled with what was seen:
-// the input estimate (Anthropic's reported input on InvokeModel streams)
-// and the output seen so far, about 3 bytes a token, times the burndown.
-//
-// # Streams
-//
-// The stream tap sits inside the SDK's retry loop, closer to the transport
-// than "OperationEventStreamDeserializer", and wraps the response body: it
-// never replaces the SDK's reader (bedrock-facts §2), never blocks a read,
-// and passes every byte through unchanged. It decodes the frames the SDK's
-// reader has read (its own allocation-free parser, with the same CRC
-// checks), and:
-//
-//   - settles from the metadata event (ConverseStream) or the last chunk's
-//     amazon-bedrock-invocationMetrics (InvokeModelWithResponseStream);
-//   - records the time to the first content event on the [Call]
-//     ([Call.FirstChunk]);
-//   - decodes a mid-stream exception with the SDK's own codec, so that
-//     classification and [StreamError] see the same modeled error as
-//     stream.Err(); a throttle is reported to the Observer and lowers the
-//     adaptive rate like any other;
-//   - ends the operation ([Observer.End]) when the stream ends: at the end
-//     of the body, a read error, or Close, not when the SDK returns the
-//     stream. The error is nil for a complete stream or an early Close by
-//     the application, a [*StreamError] for an exception,
-//     [ErrStreamMalformed], [ErrStreamTruncated] or [ErrStreamAbandoned].
-//
-// Stream peek (on unless [Config.DisableStreamPeek]): before the stack
-// returns, the tap reads the stream's first frame. If it is an exception,
-// nothing has reached the application yet, so the attempt fails with a
-// [*FirstFrameError] that carries the status Bedrock uses for the same
-// exception outside a stream (429 for a throttle) and wraps the SDK's
-// modeled error: Pace releases the reservation and adapts, and the retry
-// loop retries as for an HTTP 429. Otherwise the bytes read are put back in
-// front of the body. A connection failure before the first frame is
-// complete fails the attempt as well. The cost is one copy of the first
-// frame, about 3 µs of CPU per stream; on loopback the time to the first
-// event was the same with and without it (BenchmarkStreamTimeToFirstEvent).
-//
-// # Events
-//
-// The guard reports through an [Observer]; [Nop] is the default and the
-// otelbridge package turns the events into OpenTelemetry spans and metrics.
-// Events carry counts, classes and durations, never prompt or completion
-// text.
+//   - [EstimateID], in the Initialize step (added last): estimates the
+//     request's tokens and starts the operation's accounting.
+//   - [PaceID], in the Finalize step right after the SDK's "Retry": paces
+//     every attempt and settles or releases its reservation.
+//   - [StreamTapID], in the Deserialize step right after the SDK's
+//     "OperationEventStreamDeserializer" (streaming operations only): reads
+//     stream usage and mid-stream exceptions without disturbing the
+//     application's stream.
 package middleware

@@ -38,10 +38,10 @@ func TestWithAttributes(t *testing.T) {
 	// guard: throttle, retry, attempt span and pacing all happen.
 	_, _, cfg := newSim(t, bedrocksim.Options{
 		Window: time.Second,
-		Quotas: map[string]bedrocksim.Quota{haiku: {TokensPerMinute: 2000}},
+		Quotas: map[string]bedrocksim.Quota{haiku: {TokensPerWindow: 2000}},
 		Faults: bedrocksim.Faults{StreamThrottle: bedrocksim.Trigger{Next: 1}},
 	}, b.Option(),
-		bedrockguard.WithQuota(haiku, bedrockguard.Quota{TokensPerMinute: 2000, Window: time.Second}),
+		bedrockguard.WithQuota(haiku, bedrockguard.Quota{TokensPerWindow: 2000, Window: time.Second}),
 		bedrockguard.WithRetry(retrypolicy.Options{ThrottleBase: time.Millisecond, MaxBackoff: 5 * time.Millisecond}))
 	client := bedrockruntime.NewFromConfig(cfg)
 	ctx := context.Background()

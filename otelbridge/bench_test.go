@@ -10,9 +10,9 @@ import (
 
 	"github.com/bedrockguard/bedrockguard"
 	"github.com/bedrockguard/bedrockguard/bedrocksim"
-	"github.com/bedrockguard/bedrockguard/middleware"
+	"github.com/bedrockguard/bedrockguard/internal/engine"
+	"github.com/bedrockguard/bedrockguard/internal/tokens"
 	"github.com/bedrockguard/bedrockguard/otelbridge"
-	"github.com/bedrockguard/bedrockguard/tokens"
 )
 
 // sdkBridge returns a bridge on real SDK providers: every span sampled and
@@ -35,7 +35,7 @@ func BenchmarkConverse(b *testing.B) {
 		name string
 		opt  func(b *testing.B) bedrockguard.Option
 	}{
-		{"off", func(*testing.B) bedrockguard.Option { return bedrockguard.WithObserver(middleware.Nop{}) }},
+		{"off", func(*testing.B) bedrockguard.Option { return bedrockguard.WithObserver(engine.Nop{}) }},
 		{"on", func(b *testing.B) bedrockguard.Option { return sdkBridge(b).Option() }},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
@@ -58,24 +58,24 @@ func BenchmarkConverse(b *testing.B) {
 func BenchmarkEvents(b *testing.B) {
 	for _, tc := range []struct {
 		name string
-		obs  func(b *testing.B) middleware.Observer
+		obs  func(b *testing.B) engine.Observer
 	}{
-		{"off", func(*testing.B) middleware.Observer { return middleware.Nop{} }},
-		{"on", func(b *testing.B) middleware.Observer { return sdkBridge(b) }},
+		{"off", func(*testing.B) engine.Observer { return engine.Nop{} }},
+		{"on", func(b *testing.B) engine.Observer { return sdkBridge(b) }},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			o := tc.obs(b)
-			c := &middleware.Call{
+			c := &engine.Call{
 				Operation: "Converse", ModelID: haiku, Region: "us-east-1", Key: "us-east-1/" + haiku,
 				Estimate: tokens.Estimate{ModelID: haiku, Family: tokens.Anthropic, InputTokens: 12, MaxTokens: 100, Burndown: 1},
 			}
-			settle := middleware.SettleEvent{Usage: tokens.Usage{InputTokens: 11, OutputTokens: 40}, Reserved: 112, Settled: 51, FinishReason: "end_turn"}
+			settle := engine.SettleEvent{Usage: tokens.Usage{InputTokens: 11, OutputTokens: 40}, Reserved: 112, Settled: 51, FinishReason: "end_turn"}
 			b.ReportAllocs()
 			for b.Loop() {
 				ctx := o.Start(context.Background(), c)
 				o.Paced(ctx, c, 0, nil)
 				actx := o.AttemptStart(ctx, c, 1)
-				o.AttemptEnd(actx, c, middleware.AttemptEvent{Attempt: 1, RequestID: "req-1"})
+				o.AttemptEnd(actx, c, engine.AttemptEvent{Attempt: 1, RequestID: "req-1"})
 				o.Settled(actx, c, settle)
 				o.End(ctx, c, nil)
 			}

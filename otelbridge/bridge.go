@@ -14,9 +14,9 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/bedrockguard/bedrockguard"
-	"github.com/bedrockguard/bedrockguard/middleware"
+	"github.com/bedrockguard/bedrockguard/internal/engine"
+	"github.com/bedrockguard/bedrockguard/internal/limiter"
 	"github.com/bedrockguard/bedrockguard/pacing"
-	"github.com/bedrockguard/bedrockguard/retrypolicy"
 )
 
 // Option configures a [Bridge].
@@ -49,9 +49,9 @@ func WithAttributes(kv ...attribute.KeyValue) Option {
 	return func(c *config) { c.attrs = append(c.attrs, kv...) }
 }
 
-// Bridge turns the guard's events into OpenTelemetry spans and metrics. It
-// implements middleware.Observer and retrypolicy.Observer; give it to the
-// guard with bedrockguard.WithObserver or [Bridge.Option]. One Bridge may
+// Bridge turns the guard's events into OpenTelemetry spans and metrics.
+// Give it to the guard with [Bridge.Option] (or bedrockguard.WithObserver
+// and [Bridge.Observer]). One Bridge may
 // serve any number of guards. It is safe for concurrent use.
 type Bridge struct {
 	tracer trace.Tracer
@@ -72,7 +72,7 @@ type Bridge struct {
 	storeErrors     metric.Int64ObservableCounter
 	registration    metric.Registration
 
-	keys  sync.Map // pacing key -> *middleware.Call, for the rate gauge
+	keys  sync.Map // pacing key -> *engine.Call, for the rate gauge
 	nkeys atomic.Int32
 
 	sets  sync.Map // setKey -> *attrSets
@@ -83,7 +83,7 @@ type Bridge struct {
 // operation with the same operation name, model, region and priority.
 type setKey struct {
 	op, model, region string
-	priority          pacing.Priority
+	priority          limiter.Priority
 }
 
 // attrSets are the attribute sets built once per setKey, so that a
@@ -94,16 +94,16 @@ type attrSets struct {
 
 // setsFor returns the cached attribute sets of c (bounded; past the bound
 // they are built per call).
-func (b *Bridge) setsFor(c *middleware.Call, op string) *attrSets {
+func (b *Bridge) setsFor(c *engine.Call, op string) *attrSets {
 	k := setKey{op, c.ModelID, c.Region, c.Priority}
 	if v, ok := b.sets.Load(k); ok {
 		return v.(*attrSets)
 	}
 	s := &attrSets{
 		base:   metric.WithAttributeSet(attribute.NewSet(b.attrs(c, op)...)),
-		input:  metric.WithAttributeSet(attribute.NewSet(b.attrs(c, op, KeyTokenType.String("input"))...)),
-		output: metric.WithAttributeSet(attribute.NewSet(b.attrs(c, op, KeyTokenType.String("output"))...)),
-		wait:   metric.WithAttributeSet(attribute.NewSet(b.attrs(c, op, KeyPriority.String(c.Priority.String()))...)),
+		input:  metric.WithAttributeSet(attribute.NewSet(b.attrs(c, op, keyTokenType.String("input"))...)),
+		output: metric.WithAttributeSet(attribute.NewSet(b.attrs(c, op, keyTokenType.String("output"))...)),
+		wait:   metric.WithAttributeSet(attribute.NewSet(b.attrs(c, op, keyPriority.String(c.Priority.String()))...)),
 	}
 	if b.nsets.Load() >= maxKeys {
 		return s
@@ -115,10 +115,11 @@ func (b *Bridge) setsFor(c *middleware.Call, op string) *attrSets {
 	return s
 }
 
-var (
-	_ middleware.Observer  = (*Bridge)(nil)
-	_ retrypolicy.Observer = (*Bridge)(nil)
-)
+// observer is the Bridge seen as the guard's Observer; the methods live on
+// their own type so that Bridge's API stays Option, Observer and Shutdown.
+type observer Bridge
+
+var _ engine.Observer = (*observer)(nil)
 
 // Advised histogram buckets. The GenAI ones are those of the semantic
 // conventions; a View can replace any of them.
@@ -155,48 +156,48 @@ func New(opts ...Option) (*Bridge, error) {
 		}
 	}
 	var err error
-	b.tokenUsage, err = m.Int64Histogram(MetricTokenUsage, metric.WithUnit("{token}"),
+	b.tokenUsage, err = m.Int64Histogram(metricTokenUsage, metric.WithUnit("{token}"),
 		metric.WithDescription("Input and output tokens per operation, as the service reported them."),
 		metric.WithExplicitBucketBoundaries(tokenBuckets...))
 	check(err)
-	b.duration, err = m.Float64Histogram(MetricOperationDuration, metric.WithUnit("s"),
+	b.duration, err = m.Float64Histogram(metricOperationDuration, metric.WithUnit("s"),
 		metric.WithDescription("Duration of a GenAI operation, pacing and retries included; for streams until the stream ends."),
 		metric.WithExplicitBucketBoundaries(durationBuckets...))
 	check(err)
-	b.firstChunk, err = m.Float64Histogram(MetricTimeToFirstChunk, metric.WithUnit("s"),
+	b.firstChunk, err = m.Float64Histogram(metricTimeToFirstChunk, metric.WithUnit("s"),
 		metric.WithDescription("Time from the start of a streaming operation to its first content event."),
 		metric.WithExplicitBucketBoundaries(durationBuckets...))
 	check(err)
-	b.throttles, err = m.Int64Counter(MetricThrottles, metric.WithUnit("{throttle}"),
+	b.throttles, err = m.Int64Counter(metricThrottles, metric.WithUnit("{throttle}"),
 		metric.WithDescription("Throttles returned by Bedrock, by kind and stage."))
 	check(err)
-	b.retries, err = m.Int64Counter(MetricRetries, metric.WithUnit("{retry}"),
+	b.retries, err = m.Int64Counter(metricRetries, metric.WithUnit("{retry}"),
 		metric.WithDescription("Retries the retry policy scheduled, by the error retried."))
 	check(err)
-	b.budgetExhausted, err = m.Int64Counter(MetricRetryBudgetExhausted, metric.WithUnit("{retry}"),
+	b.budgetExhausted, err = m.Int64Counter(metricRetryBudgetExhausted, metric.WithUnit("{retry}"),
 		metric.WithDescription("Retries refused because the shared retry budget was empty."))
 	check(err)
-	b.paceWait, err = m.Float64Histogram(MetricPacingWait, metric.WithUnit("s"),
+	b.paceWait, err = m.Float64Histogram(metricPacingWait, metric.WithUnit("s"),
 		metric.WithDescription("Time each admitted attempt waited for the request and token buckets."),
 		metric.WithExplicitBucketBoundaries(waitBuckets...))
 	check(err)
-	b.paceRejected, err = m.Int64Counter(MetricPacingRejected, metric.WithUnit("{request}"),
+	b.paceRejected, err = m.Int64Counter(metricPacingRejected, metric.WithUnit("{request}"),
 		metric.WithDescription("Attempts pacing refused: deadline, too large, or canceled while waiting."))
 	check(err)
-	b.reserved, err = m.Int64Counter(MetricTokensReserved, metric.WithUnit("{token}"),
+	b.reserved, err = m.Int64Counter(metricTokensReserved, metric.WithUnit("{token}"),
 		metric.WithDescription("Tokens reserved at admission (input estimate + max tokens x burndown)."))
 	check(err)
-	b.settled, err = m.Int64Counter(MetricTokensSettled, metric.WithUnit("{token}"),
+	b.settled, err = m.Int64Counter(metricTokensSettled, metric.WithUnit("{token}"),
 		metric.WithDescription("Tokens settled with the usage the service reported (input + cache writes + output x burndown)."))
 	check(err)
-	b.estimateRatio, err = m.Float64Histogram(MetricEstimateRatio, metric.WithUnit("1"),
+	b.estimateRatio, err = m.Float64Histogram(metricEstimateRatio, metric.WithUnit("1"),
 		metric.WithDescription("Estimated input tokens divided by the input tokens the service reported (1 is exact)."),
 		metric.WithExplicitBucketBoundaries(ratioBuckets...))
 	check(err)
-	b.rate, err = m.Float64ObservableGauge(MetricPacingRate, metric.WithUnit("1/min"),
+	b.rate, err = m.Float64ObservableGauge(metricPacingRate, metric.WithUnit("1/min"),
 		metric.WithDescription("Current adaptive rate per pacing key, in requests or tokens per minute; absent while a limit is not paced."))
 	check(err)
-	b.storeErrors, err = m.Int64ObservableCounter(MetricPacingStoreErrors, metric.WithUnit("{error}"),
+	b.storeErrors, err = m.Int64ObservableCounter(metricPacingStoreErrors, metric.WithUnit("{error}"),
 		metric.WithDescription("Pacing store calls that failed (a shared store down) and were served by local pacing instead."))
 	check(err)
 	if len(errs) == 0 {
@@ -212,7 +213,11 @@ func New(opts ...Option) (*Bridge, error) {
 // Option returns b as a bedrockguard option:
 //
 //	bedrockguard.Install(&cfg, bridge.Option())
-func (b *Bridge) Option() bedrockguard.Option { return bedrockguard.WithObserver(b) }
+func (b *Bridge) Option() bedrockguard.Option { return bedrockguard.WithObserver(b.Observer()) }
+
+// Observer returns b as a bedrockguard.Observer, for programs that combine
+// it with observers of their own.
+func (b *Bridge) Observer() bedrockguard.Observer { return (*observer)(b) }
 
 // Shutdown unregisters the rate gauge's callback. The bridge records no
 // more rates afterwards; spans and other metrics are unaffected.
@@ -224,11 +229,12 @@ func (b *Bridge) Shutdown() error {
 }
 
 // remember records c's pacing key for the rate gauge, once per key.
-func (b *Bridge) remember(c *middleware.Call) {
-	if _, ok := b.keys.Load(c.Key); ok || b.nkeys.Load() >= maxKeys {
+func (b *Bridge) remember(c *engine.Call) {
+	key, _ := engine.Key(c)
+	if _, ok := b.keys.Load(key); ok || b.nkeys.Load() >= maxKeys {
 		return
 	}
-	if _, loaded := b.keys.LoadOrStore(c.Key, c); !loaded {
+	if _, loaded := b.keys.LoadOrStore(key, c); !loaded {
 		b.nkeys.Add(1)
 	}
 }
@@ -238,24 +244,24 @@ func (b *Bridge) remember(c *middleware.Call) {
 // seen.
 func (b *Bridge) observeRates(ctx context.Context, o metric.Observer) error {
 	var storeErrors int64
-	limiters := map[*pacing.Limiter]bool{}
+	limiters := map[*limiter.Limiter]bool{}
 	b.keys.Range(func(_, v any) bool {
-		c := v.(*middleware.Call)
-		if n, l := c.StoreErrors(); l != nil && !limiters[l] {
+		c := v.(*engine.Call)
+		if n, l := engine.StoreErrors(c); l != nil && !limiters[l] {
 			limiters[l] = true
 			storeErrors += n
 		}
-		st := c.PacingState(ctx)
-		perMinute := float64(time.Minute) / float64(windowOf(c.Limits))
+		st := engine.PacingState(ctx, c)
+		perMinute := float64(time.Minute) / float64(windowOf(c))
 		for _, axis := range [...]pacing.Axis{pacing.Requests, pacing.Tokens} {
 			r := st.Rate[axis]
 			if !st.Limited[axis] || math.IsInf(r, 0) || math.IsNaN(r) {
 				continue
 			}
 			o.ObserveFloat64(b.rate, r*perMinute, metric.WithAttributes(b.with(
-				KeyPacingLimit.String(axis.String()),
-				KeyRequestModel.String(c.ModelID),
-				KeyCloudRegion.String(c.Region),
+				keyPacingLimit.String(axis.String()),
+				keyRequestModel.String(c.ModelID),
+				keyCloudRegion.String(c.Region),
 			)...))
 		}
 		return true
@@ -266,7 +272,8 @@ func (b *Bridge) observeRates(ctx context.Context, o metric.Observer) error {
 	return nil
 }
 
-func windowOf(l pacing.Limits) time.Duration {
+func windowOf(c *engine.Call) time.Duration {
+	_, l := engine.Key(c)
 	if l.Window > 0 {
 		return l.Window
 	}
@@ -275,14 +282,14 @@ func windowOf(l pacing.Limits) time.Duration {
 
 // attrs returns the bounded attributes every metric of c carries (the
 // base ones and those of WithAttributes), followed by more.
-func (b *Bridge) attrs(c *middleware.Call, op string, more ...attribute.KeyValue) []attribute.KeyValue {
+func (b *Bridge) attrs(c *engine.Call, op string, more ...attribute.KeyValue) []attribute.KeyValue {
 	kv := make([]attribute.KeyValue, 0, 4+len(b.extra)+len(more))
 	kv = append(kv, b.extra...)
 	kv = append(kv,
-		KeyOperationName.String(op),
-		KeyProviderName.String(ProviderBedrock),
-		KeyRequestModel.String(c.ModelID),
-		KeyCloudRegion.String(c.Region),
+		keyOperationName.String(op),
+		keyProviderName.String(providerBedrock),
+		keyRequestModel.String(c.ModelID),
+		keyCloudRegion.String(c.Region),
 	)
 	return append(kv, more...)
 }

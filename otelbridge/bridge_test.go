@@ -163,14 +163,14 @@ func TestEveryThrottleOnceAsEventAndCounter(t *testing.T) {
 		Window:         10 * time.Second,
 		OutputFraction: 1,
 		Quotas: map[string]bedrocksim.Quota{
-			haiku:  {TokensPerMinute: 1000},
-			sonnet: {RequestsPerMinute: 1, TokensPerMinute: 1_000_000},
-			nova:   {TokensPerMinute: 1_000_000},
+			haiku:  {TokensPerWindow: 1000},
+			sonnet: {RequestsPerWindow: 1, TokensPerWindow: 1_000_000},
+			nova:   {TokensPerWindow: 1_000_000},
 		},
 		Faults: bedrocksim.Faults{StreamThrottle: bedrocksim.Trigger{Next: 1}, StreamThrottleAfter: 2},
 	},
 		tel.bridge.Option(),
-		bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerMinute: 1_000_000, Window: 10 * time.Second}),
+		bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerWindow: 1_000_000, Window: 10 * time.Second}),
 		bedrockguard.WithRetry(fastRetry()), bedrockguard.WithMaxAttempts(2))
 	client := bedrockruntime.NewFromConfig(cfg)
 	ctx := context.Background()

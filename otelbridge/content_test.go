@@ -25,10 +25,10 @@ func TestNoPromptOrCompletionText(t *testing.T) {
 	_, _, cfg := newSim(t, bedrocksim.Options{
 		Window:         10 * time.Second,
 		OutputFraction: 1,
-		Quotas:         map[string]bedrocksim.Quota{sonnet: {TokensPerMinute: 300}},
+		Quotas:         map[string]bedrocksim.Quota{sonnet: {TokensPerWindow: 300}},
 		Faults:         bedrocksim.Faults{StreamThrottle: bedrocksim.Trigger{Next: 1}, StreamThrottleAfter: 3},
 	}, tel.bridge.Option(),
-		bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerMinute: 1_000_000, Window: 10 * time.Second}),
+		bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerWindow: 1_000_000, Window: 10 * time.Second}),
 		bedrockguard.WithRetry(fastRetry()), bedrockguard.WithMaxAttempts(2))
 	client := bedrockruntime.NewFromConfig(cfg)
 	ctx := context.Background()

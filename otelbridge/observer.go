@@ -15,20 +15,18 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/bedrockguard/bedrockguard/classify"
-	"github.com/bedrockguard/bedrockguard/middleware"
-	"github.com/bedrockguard/bedrockguard/pacing"
-	"github.com/bedrockguard/bedrockguard/retrypolicy"
-	"github.com/bedrockguard/bedrockguard/tokens"
+	"github.com/bedrockguard/bedrockguard/internal/engine"
+	"github.com/bedrockguard/bedrockguard/internal/limiter"
 )
 
 // Span names besides the operation span, which is named
 // "{gen_ai.operation.name} {gen_ai.request.model}".
 const (
-	// SpanPacingWait is the child span of a pacing wait that was not
+	// spanPacingWait is the child span of a pacing wait that was not
 	// instant.
-	SpanPacingWait = "pacing wait"
-	// SpanAttempt is the child span of every attempt after the first.
-	SpanAttempt = "attempt"
+	spanPacingWait = "pacing wait"
+	// spanAttempt is the child span of every attempt after the first.
+	spanAttempt = "attempt"
 )
 
 // opState is the bridge's record of one operation, carried in the context
@@ -41,7 +39,7 @@ type opState struct {
 	start   time.Time
 
 	mu         sync.Mutex // the stream reader and the caller may race at the end
-	pending    middleware.ThrottleEvent
+	pending    engine.ThrottleEvent
 	hasPending bool // a throttle waits for the retry decision
 }
 
@@ -52,45 +50,31 @@ func stateFrom(ctx context.Context) *opState {
 	return st
 }
 
-// operationName returns gen_ai.operation.name: "chat" for Converse and the
-// messages-style InvokeModel bodies (Anthropic, Nova, Cohere),
-// "text_completion" for the prompt-style ones.
-func operationName(c *middleware.Call) string {
-	switch c.Operation {
-	case "Converse", "ConverseStream":
-		return "chat"
-	}
-	switch c.Estimate.Family {
-	case tokens.Anthropic, tokens.Nova, tokens.Cohere:
-		return "chat"
-	}
-	return "text_completion"
-}
-
-func opOf(st *opState, c *middleware.Call) string {
+func opOf(st *opState, c *engine.Call) string {
 	if st != nil {
 		return st.op
 	}
-	return operationName(c)
+	return c.GenAIOperation
 }
 
 // setsOf returns the attribute sets of the operation.
-func (b *Bridge) setsOf(st *opState, c *middleware.Call) *attrSets {
+func (b *Bridge) setsOf(st *opState, c *engine.Call) *attrSets {
 	if st != nil {
 		return st.sets
 	}
-	return b.setsFor(c, operationName(c))
+	return b.setsFor(c, c.GenAIOperation)
 }
 
 // Start starts the operation span, or adopts the SDK's own operation span
 // when the client's tracing is on (see the package documentation).
-func (b *Bridge) Start(ctx context.Context, c *middleware.Call) context.Context {
+func (o *observer) Start(ctx context.Context, c *engine.Call) context.Context {
+	b := (*Bridge)(o)
 	b.remember(c)
-	st := &opState{op: operationName(c), start: time.Now()}
+	st := &opState{op: c.GenAIOperation, start: time.Now()}
 	st.sets = b.setsFor(c, st.op)
 	attrs := b.attrs(c, st.op,
-		KeyRequestMaxTokens.Int(c.Estimate.MaxTokens),
-		KeyRequestStream.Bool(c.Stream),
+		keyRequestMaxTokens.Int(c.MaxTokens),
+		keyRequestStream.Bool(c.Stream),
 	)
 	name := st.op + " " + c.ModelID
 	if s := sdkOperationSpan(ctx, c.Operation); s != nil {
@@ -126,33 +110,34 @@ func sdkOperationSpan(ctx context.Context, op string) trace.Span {
 
 // Paced records the pacing wait (or rejection), the reservation, and a
 // child span for a wait that was not instant.
-func (b *Bridge) Paced(ctx context.Context, c *middleware.Call, waited time.Duration, err error) {
+func (o *observer) Paced(ctx context.Context, c *engine.Call, waited time.Duration, err error) {
+	b := (*Bridge)(o)
 	st := stateFrom(ctx)
-	pri := KeyPriority.String(c.Priority.String())
+	pri := keyPriority.String(c.Priority.String())
 	if err != nil {
 		reason := pacingReason(err)
-		b.paceRejected.Add(ctx, 1, metric.WithAttributes(b.attrs(c, opOf(st, c), pri, KeyPacingReason.String(reason))...))
+		b.paceRejected.Add(ctx, 1, metric.WithAttributes(b.attrs(c, opOf(st, c), pri, keyPacingReason.String(reason))...))
 		if st != nil {
 			st.span.AddEvent("aws.bedrock.pacing.rejected", trace.WithAttributes(
-				KeyPacingReason.String(reason), KeyAttempt.Int(c.Attempts())))
+				keyPacingReason.String(reason), keyAttempt.Int(c.Attempts())))
 		}
 		return
 	}
-	reserve := c.Estimate.ReserveTokens()
+	reserve := c.ReservedTokens
 	sets := b.setsOf(st, c)
 	b.paceWait.Record(ctx, waited.Seconds(), sets.wait)
 	b.reserved.Add(ctx, reserve, sets.base)
 	if waited > 0 {
 		now := time.Now()
-		_, s := b.tracer.Start(ctx, SpanPacingWait, trace.WithTimestamp(now.Add(-waited)), trace.WithAttributes(b.with(
-			KeyAttempt.Int(c.Attempts()), pri, KeyReservedTokens.Int64(reserve))...))
+		_, s := b.tracer.Start(ctx, spanPacingWait, trace.WithTimestamp(now.Add(-waited)), trace.WithAttributes(b.with(
+			keyAttempt.Int(c.Attempts()), pri, keyReservedTokens.Int64(reserve))...))
 		s.End(trace.WithTimestamp(now))
 	}
 }
 
 func pacingReason(err error) string {
-	var de *pacing.DeadlineError
-	var tl *pacing.TooLargeError
+	var de *limiter.DeadlineError
+	var tl *limiter.TooLargeError
 	switch {
 	case errors.As(err, &tl):
 		return "too_large"
@@ -164,35 +149,36 @@ func pacingReason(err error) string {
 
 // AttemptStart starts a child span for every attempt after the first,
 // unless the SDK's own tracing already makes one per attempt.
-func (b *Bridge) AttemptStart(ctx context.Context, c *middleware.Call, n int) context.Context {
+func (o *observer) AttemptStart(ctx context.Context, c *engine.Call, n int) context.Context {
+	b := (*Bridge)(o)
 	st := stateFrom(ctx)
 	if n < 2 || st == nil || st.adopted {
 		return ctx
 	}
-	ctx, _ = b.tracer.Start(ctx, SpanAttempt, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(b.with(
-		KeyResendCount.Int(n-1), KeyAttempt.Int(n))...))
+	ctx, _ = b.tracer.Start(ctx, spanAttempt, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(b.with(
+		keyResendCount.Int(n-1), keyAttempt.Int(n))...))
 	return ctx
 }
 
 // AttemptEnd records the request ID and ends the attempt's span.
-func (b *Bridge) AttemptEnd(ctx context.Context, c *middleware.Call, e middleware.AttemptEvent) {
+func (o *observer) AttemptEnd(ctx context.Context, c *engine.Call, e engine.AttemptEvent) {
 	st := stateFrom(ctx)
 	if st == nil {
 		return
 	}
 	if e.RequestID != "" {
-		st.span.SetAttributes(KeyAWSRequestID.String(e.RequestID))
+		st.span.SetAttributes(keyAWSRequestID.String(e.RequestID))
 	}
 	s := trace.SpanFromContext(ctx)
 	if e.Attempt < 2 || st.adopted || s.SpanContext().Equal(st.span.SpanContext()) {
 		return
 	}
 	if e.RequestID != "" {
-		s.SetAttributes(KeyAWSRequestID.String(e.RequestID))
+		s.SetAttributes(keyAWSRequestID.String(e.RequestID))
 	}
 	if e.Err != nil {
 		et := errorType(e.Err)
-		s.SetAttributes(KeyErrorType.String(et))
+		s.SetAttributes(keyErrorType.String(et))
 		s.SetStatus(codes.Error, et)
 	}
 	s.End()
@@ -200,10 +186,11 @@ func (b *Bridge) AttemptEnd(ctx context.Context, c *middleware.Call, e middlewar
 
 // Throttled counts the throttle at once; its span event waits for the
 // retry decision (to carry the chosen delay) unless none can follow.
-func (b *Bridge) Throttled(ctx context.Context, c *middleware.Call, e middleware.ThrottleEvent) {
+func (o *observer) Throttled(ctx context.Context, c *engine.Call, e engine.ThrottleEvent) {
+	b := (*Bridge)(o)
 	st := stateFrom(ctx)
 	b.throttles.Add(ctx, 1, metric.WithAttributes(b.attrs(c, opOf(st, c),
-		KeyThrottleKind.String(e.Class.Kind.String()), KeyThrottleStage.String(stage(e.Class)))...))
+		keyThrottleKind.String(e.Class.Kind.String()), keyThrottleStage.String(stage(e.Class)))...))
 	if st == nil {
 		return
 	}
@@ -229,58 +216,60 @@ func stage(c classify.Class) string {
 
 // takePending returns the pending throttle of attempt n (any attempt when
 // n is 0) and clears it.
-func (st *opState) takePending(n int) (middleware.ThrottleEvent, bool) {
+func (st *opState) takePending(n int) (engine.ThrottleEvent, bool) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if !st.hasPending || (n != 0 && st.pending.Attempt != n) {
-		return middleware.ThrottleEvent{}, false
+		return engine.ThrottleEvent{}, false
 	}
 	st.hasPending = false
 	return st.pending, true
 }
 
-func throttleEvent(s trace.Span, c *middleware.Call, e middleware.ThrottleEvent, retried bool, delay time.Duration) {
+func throttleEvent(s trace.Span, c *engine.Call, e engine.ThrottleEvent, retried bool, delay time.Duration) {
 	attrs := [...]attribute.KeyValue{
-		KeyThrottleKind.String(e.Class.Kind.String()),
-		KeyThrottleStage.String(stage(e.Class)),
-		KeyErrorType.String(classType(e.Class)),
-		KeyAttempt.Int(e.Attempt),
-		KeyRetried.Bool(retried),
-		KeyRetryDelay.Float64(delay.Seconds()),
-		KeyEstimatedTokens.Int(c.Estimate.InputTokens),
-		KeyReservedTokens.Int64(e.ReservedTokens),
-		KeyRateLowered.Bool(e.Lowered),
+		keyThrottleKind.String(e.Class.Kind.String()),
+		keyThrottleStage.String(stage(e.Class)),
+		keyErrorType.String(classType(e.Class)),
+		keyAttempt.Int(e.Attempt),
+		keyRetried.Bool(retried),
+		keyRetryDelay.Float64(delay.Seconds()),
+		keyEstimatedTokens.Int(c.InputTokens),
+		keyReservedTokens.Int64(e.ReservedTokens),
+		keyRateLowered.Bool(e.Lowered),
 	}
-	s.AddEvent(EventThrottle, trace.WithAttributes(attrs[:]...))
+	s.AddEvent(eventThrottle, trace.WithAttributes(attrs[:]...))
 }
 
 // Settled records token usage, the settlement and the estimate's accuracy.
-func (b *Bridge) Settled(ctx context.Context, c *middleware.Call, e middleware.SettleEvent) {
+func (o *observer) Settled(ctx context.Context, c *engine.Call, e engine.SettleEvent) {
+	b := (*Bridge)(o)
 	st := stateFrom(ctx)
 	sets := b.setsOf(st, c)
 	in := e.Usage.PromptTokens()
 	b.tokenUsage.Record(ctx, in, sets.input)
 	b.tokenUsage.Record(ctx, e.Usage.OutputTokens, sets.output)
 	b.settled.Add(ctx, e.Settled, sets.base)
-	if in > 0 && c.Estimate.InputTokens > 0 {
-		b.estimateRatio.Record(ctx, float64(c.Estimate.InputTokens)/float64(in), sets.base)
+	if in > 0 && c.InputTokens > 0 {
+		b.estimateRatio.Record(ctx, float64(c.InputTokens)/float64(in), sets.base)
 	}
 	if st == nil {
 		return
 	}
 	st.span.SetAttributes(
-		KeyUsageInputTokens.Int64(in),
-		KeyUsageOutputTokens.Int64(e.Usage.OutputTokens),
-		KeyUsageCacheReadTokens.Int64(e.Usage.CacheReadInputTokens),
-		KeyUsageCacheCreationTokens.Int64(e.Usage.CacheWriteInputTokens),
+		keyUsageInputTokens.Int64(in),
+		keyUsageOutputTokens.Int64(e.Usage.OutputTokens),
+		keyUsageCacheReadTokens.Int64(e.Usage.CacheReadInputTokens),
+		keyUsageCacheCreationTokens.Int64(e.Usage.CacheWriteInputTokens),
 	)
 	if e.FinishReason != "" {
-		st.span.SetAttributes(KeyResponseFinishReasons.StringSlice([]string{e.FinishReason}))
+		st.span.SetAttributes(keyResponseFinishReasons.StringSlice([]string{e.FinishReason}))
 	}
 }
 
 // End records the operation's duration and ends its span.
-func (b *Bridge) End(ctx context.Context, c *middleware.Call, err error) {
+func (o *observer) End(ctx context.Context, c *engine.Call, err error) {
+	b := (*Bridge)(o)
 	st := stateFrom(ctx)
 	if st == nil {
 		return
@@ -291,16 +280,16 @@ func (b *Bridge) End(ctx context.Context, c *middleware.Call, err error) {
 	set, et := st.sets.base, ""
 	if err != nil {
 		et = errorType(err)
-		set = metric.WithAttributes(b.attrs(c, st.op, KeyErrorType.String(et))...)
+		set = metric.WithAttributes(b.attrs(c, st.op, keyErrorType.String(et))...)
 	}
 	b.duration.Record(ctx, time.Since(st.start).Seconds(), set)
 	if d, ok := c.FirstChunk(); ok {
 		b.firstChunk.Record(ctx, d.Seconds(), set)
-		st.span.SetAttributes(KeyResponseTimeToFirstChunk.Float64(d.Seconds()))
+		st.span.SetAttributes(keyResponseTimeToFirstChunk.Float64(d.Seconds()))
 	}
-	st.span.SetAttributes(KeyAttempts.Int(c.Attempts()))
+	st.span.SetAttributes(keyAttempts.Int(c.Attempts()))
 	if err != nil {
-		st.span.SetAttributes(KeyErrorType.String(et))
+		st.span.SetAttributes(keyErrorType.String(et))
 		st.span.SetStatus(codes.Error, et)
 	}
 	if !st.adopted {
@@ -312,12 +301,12 @@ func (b *Bridge) End(ctx context.Context, c *middleware.Call, err error) {
 // guard's class name when it has none. Never the message, which may echo
 // request content.
 func errorType(err error) string {
-	var se *middleware.StreamError
+	var se *engine.StreamError
 	if errors.As(err, &se) {
 		return classType(se.Class)
 	}
-	var de *pacing.DeadlineError
-	var tl *pacing.TooLargeError
+	var de *limiter.DeadlineError
+	var tl *limiter.TooLargeError
 	if errors.As(err, &de) || errors.As(err, &tl) {
 		return "PacingRejected"
 	}
@@ -331,16 +320,17 @@ func classType(c classify.Class) string {
 	return c.Kind.String()
 }
 
-// OnRetry counts the retry and writes the pending throttle's span event
-// with the chosen delay.
-func (b *Bridge) OnRetry(ctx context.Context, ev retrypolicy.RetryEvent) {
-	c, ok := middleware.CallFrom(ctx)
-	if !ok {
-		b.retries.Add(ctx, 1, metric.WithAttributes(b.with(KeyErrorType.String(classType(ev.Class)))...))
+// Retry counts a retry, or a retry the empty budget refused; for a retry
+// it writes the pending throttle's span event with the chosen delay.
+func (o *observer) Retry(ctx context.Context, c *engine.Call, ev engine.RetryEvent) {
+	b := (*Bridge)(o)
+	st := stateFrom(ctx)
+	errType := keyErrorType.String(classType(ev.Class))
+	if ev.BudgetExhausted {
+		b.budgetExhausted.Add(ctx, 1, metric.WithAttributes(b.attrs(c, opOf(st, c), errType)...))
 		return
 	}
-	st := stateFrom(ctx)
-	b.retries.Add(ctx, 1, metric.WithAttributes(b.attrs(c, opOf(st, c), KeyErrorType.String(classType(ev.Class)))...))
+	b.retries.Add(ctx, 1, metric.WithAttributes(b.attrs(c, opOf(st, c), errType)...))
 	if st == nil {
 		return
 	}
@@ -348,17 +338,3 @@ func (b *Bridge) OnRetry(ctx context.Context, ev retrypolicy.RetryEvent) {
 		throttleEvent(st.span, c, p, true, ev.Delay)
 	}
 }
-
-// OnBudgetExhausted counts a retry the empty budget refused.
-func (b *Bridge) OnBudgetExhausted(ctx context.Context, cls classify.Class) {
-	c, ok := middleware.CallFrom(ctx)
-	if !ok {
-		b.budgetExhausted.Add(ctx, 1, metric.WithAttributes(b.with(KeyErrorType.String(classType(cls)))...))
-		return
-	}
-	b.budgetExhausted.Add(ctx, 1, metric.WithAttributes(b.attrs(c, opOf(stateFrom(ctx), c), KeyErrorType.String(classType(cls)))...))
-}
-
-// OnGiveUp does nothing: the operation's span status, error.type and
-// duration already tell a failed operation.
-func (b *Bridge) OnGiveUp(context.Context, *retrypolicy.GiveUpError) {}

@@ -21,8 +21,8 @@ import (
 
 	"github.com/bedrockguard/bedrockguard"
 	"github.com/bedrockguard/bedrockguard/bedrocksim"
+	"github.com/bedrockguard/bedrockguard/internal/limiter"
 	"github.com/bedrockguard/bedrockguard/otelbridge"
-	"github.com/bedrockguard/bedrockguard/pacing"
 )
 
 // documented is the metrics table of the package documentation.
@@ -114,12 +114,12 @@ func TestMetricsAndSpansAsDocumented(t *testing.T) {
 	sim, g, cfg := newSim(t, bedrocksim.Options{
 		Window: 10 * time.Second,
 		Faults: bedrocksim.Faults{ServiceUnavailable: bedrocksim.Trigger{Next: 2}},
-		Quotas: map[string]bedrocksim.Quota{sonnet: {TokensPerMinute: 1_000_000, TokensPerDay: 10}},
+		Quotas: map[string]bedrocksim.Quota{sonnet: {TokensPerWindow: 1_000_000, TokensPerDay: 10}},
 	}, bridge.Option(),
-		bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerMinute: 1_000_000, Window: 10 * time.Second}),
-		bedrockguard.WithQuota(nova, bedrockguard.Quota{RequestsPerMinute: 50, Window: time.Second}),
+		bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerWindow: 1_000_000, Window: 10 * time.Second}),
+		bedrockguard.WithQuota(nova, bedrockguard.Quota{RequestsPerWindow: 50, Window: time.Second}),
 		// Every key starts empty, so that every first call waits a little.
-		bedrockguard.WithPacing(pacing.Config{InitialFill: -1}),
+		bedrockguard.WithPacing(limiter.Config{InitialFill: -1}),
 		bedrockguard.WithRetry(retry), bedrockguard.WithMaxAttempts(3))
 	client := bedrockruntime.NewFromConfig(cfg)
 	ctx := context.Background()

@@ -37,7 +37,7 @@ func TestStoreErrorsCounted(t *testing.T) {
 	tel := newTelemetry(t)
 	_, g, cfg := newSim(t, bedrocksim.Options{}, tel.bridge.Option(),
 		bedrockguard.WithStore(deadStore{}),
-		bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerMinute: 1_000_000}))
+		bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerWindow: 1_000_000}))
 	client := bedrockruntime.NewFromConfig(cfg)
 	if _, err := client.Converse(context.Background(), converseInput(haiku, "hello", 50)); err != nil {
 		t.Fatalf("a dead store must not fail the call: %v", err)

@@ -4,7 +4,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/bedrockguard/bedrockguard/tokens"
+	"github.com/bedrockguard/bedrockguard/internal/tokens"
 )
 
 func TestModelLookup(t *testing.T) {

@@ -6,31 +6,31 @@
 //
 // # Wiring
 //
-// One [Policy] per guard; every client it wraps shares its retry budget.
+// Package bedrockguard uses this policy already; use the package on its
+// own to get Bedrock-aware retries without pacing. One [Policy] per
+// process; every client it wraps shares its retry budget.
 //
-//	policy, err := retrypolicy.New(retrypolicy.Options{})
+//	policy, err := retrypolicy.New(retrypolicy.WithMaxAttempts(4))
 //	if err != nil { ... }
 //	client := bedrockruntime.NewFromConfig(cfg, policy.ClientOption())
 //
 // ClientOption wraps the client's retryer ([Policy.Wrap]) and adds an
-// Initialize middleware ([Policy.AddTo], ID [MiddlewareID]) that keeps the
-// per-operation attempt history, and turns a failure the policy gave up on
-// into a [*GiveUpError]. To cover every Bedrock Runtime client made from an
-// aws.Config, append [Policy.ServiceOption] to cfg.ServiceOptions. Wiring
-// twice changes nothing.
+// Initialize middleware that keeps the per-call attempt history and turns
+// a failure the policy gave up on into a [*GiveUpError]. Wiring twice
+// changes nothing.
 //
 // # What is retried
 //
 // Retryability comes from package classify, not from the SDK's code lists:
 //
 //	class                      retried  backoff base
-//	throttle_requests          yes      ThrottleBase (1 s)
-//	throttle_tokens            yes      ThrottleBase (1 s)
-//	throttle_unknown           yes      ThrottleBase (1 s)
+//	throttle_requests          yes      1 s
+//	throttle_tokens            yes      1 s
+//	throttle_unknown           yes      1 s
 //	throttle_tokens_per_day    no       fails at once with a *GiveUpError
-//	model_not_ready            yes      ModelNotReadyBase (2 s)  (the SDK does not retry it)
-//	unavailable (500/502/503/504, reset, EOF)  yes  ServerErrorBase (250 ms)
-//	timeout                    yes, unless Options.NoTimeoutRetries  ServerErrorBase (250 ms)
+//	model_not_ready            yes      2 s  (the SDK does not retry it)
+//	unavailable (500/502/503/504, reset, EOF)  yes  250 ms
+//	timeout                    yes      250 ms
 //	not_retryable, canceled    no
 //
 // Errors the SDK itself marks retryable (clock-skew correction) stay
@@ -39,9 +39,9 @@
 //
 // # Backoff
 //
-// Full jitter ([FullJitter]): the delay after failed attempt n is
-// rand[0,1) x min(MaxBackoff, base x 2^(n-1)). With the defaults
-// (MaxAttempts 5, MaxBackoff 20 s) the ceilings are:
+// Full jitter: the delay after failed attempt n is
+// rand[0,1) x min(max backoff, base x 2^(n-1)). With the defaults (5
+// attempts, [WithMaxBackoff] 20 s) the ceilings are:
 //
 //	after attempt      1      2      3      4
 //	throttle        1 s    2 s    4 s    8 s
@@ -54,14 +54,13 @@
 // # Retry budget
 //
 // A token bucket shared by all clients of the Policy, in the style of
-// Brooker's retry budget: it holds BudgetCapacity tokens (100) and starts
-// full; each retry takes RetryCost (1); each successful attempt puts back
-// SuccessCredit (0.1), never above the capacity. So after a burst of at most
+// Brooker's retry budget: it holds 100 tokens and starts full; each retry
+// takes 1; each successful attempt puts back 0.1, never above 100. So after a burst of at most
 // 100 retries, retries can be no more than 10 % of successful attempts:
 // during a throttling storm the guard adds at most 10 % load instead of
 // multiplying it by MaxAttempts. A retry the budget cannot pay for is not
-// made: the SDK returns the attempt's error joined with a
-// [*BudgetExhaustedError].
+// made: the call fails with a [*GiveUpError] whose Reason is
+// [ReasonBudget].
 //
 // The budget replaces the SDK's per-client retry quota (500 tokens, 5 per
 // throttle retry, 14 per other retry, refunded only by successes): the
@@ -76,9 +75,8 @@
 // # Deadlines and giving up
 //
 // Before a retry, the drawn delay is compared with the context deadline: a
-// delay that would outlive it stops the retries at once with a
-// [*DeadlineError] (joined with the attempt's error by the SDK) instead of
-// sleeping into a timeout.
+// delay that would outlive it stops the retries at once ([ReasonDeadline])
+// instead of sleeping into a timeout.
 //
 // When the policy gives up (attempts exhausted, budget empty, deadline too
 // close, or a throttle that cannot be retried), the operation returns a
@@ -86,13 +84,8 @@
 // the client's *smithy.OperationError. It wraps the SDK's error, so
 // errors.As with *types.ThrottlingException or *retry.MaxAttemptsError keeps
 // working. The policy then logs one Warn record through slog (classes,
-// codes and delays, never message text) and calls Observer.OnGiveUp. A
+// codes and delays, never message text). A
 // single failed attempt with a non-retryable, non-throttle error (a
 // ValidationException, say) and a canceled call are returned unchanged.
 //
-// # Testing
-//
-// Options.Rand and Options.Now make delays and deadline checks exact in
-// tests. The SDK sleeps with time.NewTimer, so testing/synctest runs a whole
-// retry sequence on a fake clock.
 package retrypolicy

@@ -15,7 +15,7 @@ import (
 
 // Wiring the policy onto a plain Bedrock Runtime client.
 func ExamplePolicy_ClientOption() {
-	policy, err := retrypolicy.New(retrypolicy.Options{MaxAttempts: 4})
+	policy, err := retrypolicy.New(retrypolicy.WithMaxAttempts(4))
 	if err != nil {
 		panic(err)
 	}
@@ -26,11 +26,11 @@ func ExamplePolicy_ClientOption() {
 	client := bedrockruntime.NewFromConfig(cfg, policy.ClientOption())
 	_ = client // every call now retries per the policy
 
-	// Or for every Bedrock Runtime client made from cfg:
-	cfg.ServiceOptions = append(cfg.ServiceOptions, policy.ServiceOption())
-
-	fmt.Println(policy.MaxAttempts())
-	// Output: 4
+	// Invalid options fail at New with a typed error.
+	_, err = retrypolicy.New(retrypolicy.WithMaxAttempts(0))
+	var oe *retrypolicy.OptionError
+	fmt.Println(errors.As(err, &oe), oe.Option)
+	// Output: true WithMaxAttempts
 }
 
 // Telling why a call failed after the policy gave up.
@@ -43,19 +43,7 @@ func ExampleGiveUpError() {
 		},
 	}
 	if g, ok := errors.AsType[*retrypolicy.GiveUpError](err); ok {
-		fmt.Println(g.Reason, len(g.Attempts), g.Last().Kind)
+		fmt.Println(g.Reason, len(g.Attempts), g.Attempts[len(g.Attempts)-1].Class.Kind)
 	}
 	// Output: max_attempts 2 throttle_tokens
-}
-
-// The backoff ladder for throttles with a fixed random draw.
-func ExampleFullJitter() {
-	for retry := range 4 {
-		fmt.Println(retrypolicy.FullJitter(retry, time.Second, 20*time.Second, 0.5))
-	}
-	// Output:
-	// 500ms
-	// 1s
-	// 2s
-	// 4s
 }

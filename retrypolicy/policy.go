@@ -1,170 +1,148 @@
 package retrypolicy
 
 import (
-	"errors"
-	"sync"
+	"fmt"
+	"log/slog"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
+
 	"github.com/bedrockguard/bedrockguard/classify"
+	"github.com/bedrockguard/bedrockguard/internal/retry"
 )
 
-// Policy holds the retry decisions of one guard: how errors are classified,
-// the backoff, the attempt limit, and the retry budget shared by every client
-// it wraps. Create it with [New]; one Policy per guard. A Policy is safe for
-// concurrent use.
-type Policy struct {
-	opts    Options
-	budget  budget
-	pending sync.Map // error -> time.Duration, handed from GetRetryToken to RetryDelay
-}
+// Policy is a retry policy for Bedrock Runtime clients. Every client it
+// wraps shares its retry budget. It is safe for concurrent use.
+type Policy struct{ p *retry.Policy }
 
-// New returns a Policy for opts. Zero fields take their defaults; an invalid
-// field gives an [*OptionsError].
-func New(opts Options) (*Policy, error) {
-	o, err := opts.withDefaults()
-	if err != nil {
-		return nil, err
-	}
-	p := &Policy{opts: o}
-	p.budget = budget{
-		disabled: o.NoBudget,
-		tokens:   o.BudgetCapacity,
-		capacity: o.BudgetCapacity,
-		cost:     o.RetryCost,
-		credit:   o.SuccessCredit,
-	}
-	return p, nil
-}
+// Option configures a [Policy].
+type Option func(*retry.Options) error
 
-// MaxAttempts returns the attempt limit per operation.
-func (p *Policy) MaxAttempts() int { return p.opts.MaxAttempts }
-
-// Classify classifies err with the policy's classifier.
-func (p *Policy) Classify(err error) classify.Class {
-	return p.opts.Classifier.Classify(err)
-}
-
-// Retryable reports whether the policy retries an error of class c. It is
-// c.Retryable, except that timeouts are not retried when
-// Options.NoTimeoutRetries is set.
-func (p *Policy) Retryable(c classify.Class) bool {
-	if c.Kind == classify.Timeout && p.opts.NoTimeoutRetries {
-		return false
-	}
-	return c.Retryable
-}
-
-// isErrorRetryable is Retryable for an error, also honouring errors the SDK
-// marks retryable itself (clock-skew correction wraps AccessDenied and
-// signature errors in an error whose RetryableError method returns true).
-func (p *Policy) isErrorRetryable(err error) bool {
-	c := p.Classify(err)
-	if p.Retryable(c) {
-		return true
-	}
-	if c.Kind != classify.NotRetryable {
-		return false
-	}
-	if v, ok := errors.AsType[interface {
-		error
-		RetryableError() bool
-	}](err); ok {
-		return v.RetryableError()
-	}
-	return false
-}
-
-// Base returns the backoff base for an error of class c: ThrottleBase for
-// throttles, ModelNotReadyBase for a model that is not ready, and
-// ServerErrorBase for everything else.
-func (p *Policy) Base(c classify.Class) time.Duration {
-	switch {
-	case c.Throttle:
-		return p.opts.ThrottleBase
-	case c.Kind == classify.ModelNotReady:
-		return p.opts.ModelNotReadyBase
-	}
-	return p.opts.ServerErrorBase
-}
-
-// Delay draws the backoff after failed attempt number attempt (1-based) with
-// error class c: full jitter over min(MaxBackoff, base x 2^(attempt-1)).
-func (p *Policy) Delay(attempt int, c classify.Class) time.Duration {
-	return FullJitter(attempt-1, p.Base(c), p.opts.MaxBackoff, p.opts.Rand())
-}
-
-// FullJitter is the backoff formula: r x min(max, base x 2^retry), where
-// retry is the 0-based retry index and r is uniform in [0, 1). It never
-// overflows and returns 0 for r <= 0; r is clamped below 1.
-func FullJitter(retry int, base, max time.Duration, r float64) time.Duration {
-	if retry < 0 {
-		retry = 0
-	}
-	ceiling := min(base, max)
-	for i := 0; i < retry && ceiling < max; i++ {
-		if ceiling > max/2 {
-			ceiling = max
-			break
+// New returns a Policy with the defaults of the package doc changed by
+// opts, or an [*OptionError] for an invalid option.
+func New(opts ...Option) (*Policy, error) {
+	var o retry.Options
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return nil, err
 		}
-		ceiling *= 2
 	}
-	if r <= 0 || r != r { // NaN too
-		return 0
+	p, err := retry.New(o)
+	if err != nil {
+		return nil, &OptionError{Option: "New", Err: err}
 	}
-	d := r * float64(ceiling)
-	if r >= 1 || d >= float64(ceiling) {
-		return ceiling
-	}
-	return time.Duration(d)
+	return &Policy{p: p}, nil
 }
 
-// BudgetAvailable returns what is left in the shared retry budget and its
-// capacity (both 0 when the budget is disabled).
-func (p *Policy) BudgetAvailable() (available, capacity float64) {
-	return p.budget.available()
+// WithMaxAttempts sets the most attempts per call, the first one included
+// (default 5; 1 disables retries).
+func WithMaxAttempts(n int) Option {
+	return func(o *retry.Options) error {
+		if n < 1 || n > 100 {
+			return &OptionError{Option: "WithMaxAttempts", Err: fmt.Errorf("%d is outside [1, 100]", n)}
+		}
+		o.MaxAttempts = n
+		return nil
+	}
 }
 
-// budget is the shared retry token bucket: a retry takes cost, a successful
-// attempt gives back credit, never above capacity.
-type budget struct {
-	mu       sync.Mutex
-	disabled bool
-	tokens   float64
-	capacity float64
-	cost     float64
-	credit   float64
+// WithMaxBackoff caps every backoff delay (default 20 s).
+func WithMaxBackoff(d time.Duration) Option {
+	return func(o *retry.Options) error {
+		if d <= 0 {
+			return &OptionError{Option: "WithMaxBackoff", Err: fmt.Errorf("%v is not positive", d)}
+		}
+		o.MaxBackoff = d
+		return nil
+	}
 }
 
-// take pays for one retry; it reports false and what was left when the
-// bucket cannot pay.
-func (b *budget) take() (ok bool, left float64) {
-	if b.disabled {
-		return true, 0
+// WithClassifier decides the class of each attempt's error with c instead
+// of classify.Classify; use classify.With to put your classifiers in front
+// of the default chain.
+func WithClassifier(c classify.Classifier) Option {
+	return func(o *retry.Options) error {
+		if c == nil {
+			return &OptionError{Option: "WithClassifier", Err: fmt.Errorf("nil classifier")}
+		}
+		o.Classifier = c
+		return nil
 	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.tokens < b.cost {
-		return false, b.tokens
-	}
-	b.tokens -= b.cost
-	return true, b.tokens
 }
 
-// succeed credits one successful attempt.
-func (b *budget) succeed() {
-	if b.disabled {
-		return
+// WithLogger sets the logger of the one Warn record per call the policy
+// gives up on (default slog.Default() at the time of logging).
+func WithLogger(l *slog.Logger) Option {
+	return func(o *retry.Options) error {
+		if l == nil {
+			return &OptionError{Option: "WithLogger", Err: fmt.Errorf("nil logger")}
+		}
+		o.Logger = l
+		return nil
 	}
-	b.mu.Lock()
-	b.tokens = min(b.capacity, b.tokens+b.credit)
-	b.mu.Unlock()
 }
 
-func (b *budget) available() (float64, float64) {
-	if b.disabled {
-		return 0, 0
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.tokens, b.capacity
+// Wrap returns inner decorated with the policy: the SDK's retry loop asks
+// the policy whether and when to retry, and the policy's budget replaces
+// the SDK's per-client retry quota. A nil inner means the SDK's standard
+// retryer.
+func (p *Policy) Wrap(inner aws.Retryer) aws.RetryerV2 { return p.p.Wrap(inner) }
+
+// ClientOption returns a bedrockruntime option that wires the policy into a
+// client: it wraps the client's Retryer and adds the middleware that keeps
+// each call's attempt history and returns a [*GiveUpError] when the policy
+// gives up. Applying it twice changes nothing more.
+//
+//	client := bedrockruntime.NewFromConfig(cfg, policy.ClientOption())
+//
+// A non-zero RetryMaxAttempts on the client (from AWS_MAX_ATTEMPTS, say)
+// still overrides the policy's attempts, as the SDK re-wraps the retryer
+// after client options run.
+func (p *Policy) ClientOption() func(*bedrockruntime.Options) { return p.p.ClientOption() }
+
+// OptionError reports an invalid option given to [New]: the option's name
+// and the cause, which it unwraps to. Use errors.As with a *OptionError.
+type OptionError struct {
+	// Option names the option.
+	Option string
+	// Err is what is wrong with it.
+	Err error
 }
+
+// Error returns "retrypolicy: invalid option <Option>: <Err>".
+func (e *OptionError) Error() string {
+	return "retrypolicy: invalid option " + e.Option + ": " + e.Err.Error()
+}
+
+// Unwrap returns the cause.
+func (e *OptionError) Unwrap() error { return e.Err }
+
+// GiveUpError is returned, wrapped in the client's *smithy.OperationError,
+// when the policy gives up on a failing call: attempts ran out, the retry
+// budget or the context deadline stopped a retry, or the error cannot be
+// fixed by retrying (a tokens-per-day throttle, say). It wraps the SDK's
+// error, so errors.As with *types.ThrottlingException still works on the
+// result. Use errors.As with a *GiveUpError.
+type GiveUpError = retry.GiveUpError
+
+// Attempt is one attempt of a call as the policy saw it: its number, the
+// class of its error and the backoff chosen after it.
+type Attempt = retry.Attempt
+
+// Reason says why the policy stopped retrying a call.
+type Reason = retry.Reason
+
+// The reasons; their String values are in parentheses.
+const (
+	// ReasonNotRetryable ("not_retryable"): the last error cannot be fixed
+	// by retrying.
+	ReasonNotRetryable = retry.ReasonNotRetryable
+	// ReasonMaxAttempts ("max_attempts"): the attempt limit was reached.
+	ReasonMaxAttempts = retry.ReasonMaxAttempts
+	// ReasonBudget ("budget_exhausted"): the shared retry budget was empty.
+	ReasonBudget = retry.ReasonBudget
+	// ReasonDeadline ("deadline"): the next delay would have outlived the
+	// context deadline.
+	ReasonDeadline = retry.ReasonDeadline
+)

@@ -122,7 +122,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}()
 
 	target := fmt.Sprintf("in-process bedrocksim, quota %d tokens and %d requests per %v window for %s, 503 for the first 2 calls and %.0f%% of the rest",
-		sc.Server.TokensPerMinute, sc.Server.RequestsPerMinute, sc.Window, sc.Model, 100*sc.UnavailableRate)
+		sc.Server.TokensPerWindow, sc.Server.RequestsPerWindow, sc.Window, sc.Model, 100*sc.UnavailableRate)
 	if f.useAWS {
 		target = fmt.Sprintf("Amazon Bedrock in %s, model %s, at most %d calls per phase", awsCfg.Region, sc.Model, sc.MaxCalls)
 	}
@@ -235,7 +235,7 @@ func writeDemoTable(w io.Writer, sc load.Scenario, rows []load.Row, real bool) e
 	fmt.Fprintf(tw, "phase\tcalls\tok\tfailed to app\tthrottled (%s): requests\ttokens\tmid-stream\tgoodput/TPM %%\tp50\tp99\t\n", by)
 	for _, r := range rows {
 		goodput := "-"
-		if sc.Server.TokensPerMinute > 0 {
+		if sc.Server.TokensPerWindow > 0 {
 			goodput = fmt.Sprintf("%.1f", r.GoodputPct)
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t\n", r.Mode, r.Calls, r.OK, r.Failed,
@@ -258,10 +258,10 @@ func writeDemoTable(w io.Writer, sc load.Scenario, rows []load.Row, real bool) e
 	}
 	fmt.Fprintln(w, "failed to app: calls that returned an error to the application after the client's own retries;")
 	fmt.Fprintln(w, "  p50/p99: latency of successful calls, pacing waits included.")
-	if sc.Server.TokensPerMinute > 0 {
+	if sc.Server.TokensPerWindow > 0 {
 		fmt.Fprintf(w, "goodput/TPM: tokens/s of successful calls after the first window, as a share of the quota's refill (%d tokens per %v);\n"+
 			"  short runs can exceed 100 because the bucket starts full.\n",
-			sc.Server.TokensPerMinute, sc.Window)
+			sc.Server.TokensPerWindow, sc.Window)
 	}
 	return nil
 }

@@ -110,8 +110,8 @@ func runQuotas(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 // guardQuota is a bedrockguard.Quota as the JSON output writes it.
 type guardQuota struct {
-	TokensPerMinute   int64 `json:"tokensPerMinute,omitempty"`
-	RequestsPerMinute int64 `json:"requestsPerMinute,omitempty"`
+	TokensPerWindow   int64 `json:"tokensPerMinute,omitempty"`
+	RequestsPerWindow int64 `json:"requestsPerMinute,omitempty"`
 	TokensPerDay      int64 `json:"tokensPerDay,omitempty"`
 }
 
@@ -128,7 +128,7 @@ func writeQuotasJSON(w io.Writer, cat *quotas.Catalog, entries []quotas.Entry, m
 	}
 	for _, id := range guardIDs(cat, entries, model) {
 		q, _ := cat.Quota(id)
-		out.Guard[id] = guardQuota{q.TokensPerMinute, q.RequestsPerMinute, q.TokensPerDay}
+		out.Guard[id] = guardQuota{q.TokensPerWindow, q.RequestsPerWindow, q.TokensPerDay}
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
@@ -181,9 +181,9 @@ func writeQuotasTable(w io.Writer, cat *quotas.Catalog, entries []quotas.Entry, 
 			}
 			cols := []string{"-", "-", "-"}
 			switch e.Kind {
-			case quotas.TokensPerMinute:
+			case quotas.TokensPerWindow:
 				cols[0] = formatValue(e.Value)
-			case quotas.RequestsPerMinute:
+			case quotas.RequestsPerWindow:
 				cols[1] = formatValue(e.Value)
 			case quotas.TokensPerDay:
 				cols[2] = formatValue(e.Value)
@@ -232,7 +232,7 @@ func writeQuotasTable(w io.Writer, cat *quotas.Catalog, entries []quotas.Entry, 
 		for _, id := range guardIDs(cat, entries, f.model) {
 			if q, ok := cat.Quota(id); ok {
 				fmt.Fprintf(w, "guard quota for %s: TPM %s, RPM %s, TPD %s\n", id,
-					formatValue(float64(q.TokensPerMinute)), formatValue(float64(q.RequestsPerMinute)), formatValue(float64(q.TokensPerDay)))
+					formatValue(float64(q.TokensPerWindow)), formatValue(float64(q.RequestsPerWindow)), formatValue(float64(q.TokensPerDay)))
 			}
 		}
 		return nil
@@ -265,9 +265,9 @@ func routeRank(id, base string) int {
 
 func kindRank(k quotas.Kind) int {
 	switch k {
-	case quotas.TokensPerMinute:
+	case quotas.TokensPerWindow:
 		return 0
-	case quotas.RequestsPerMinute:
+	case quotas.RequestsPerWindow:
 		return 1
 	}
 	return 2

@@ -111,7 +111,7 @@ func TestQuotasModelJSON(t *testing.T) {
 	if got.Region != "us-east-1" || len(got.Entries) != 4 {
 		t.Errorf("region %q, %d entries (want the TPM, 1M TPM and two TPD quotas): %s", got.Region, len(got.Entries), out)
 	}
-	want := guardQuota{TokensPerMinute: 400000, TokensPerDay: 288000000}
+	want := guardQuota{TokensPerWindow: 400000, TokensPerDay: 288000000}
 	if len(got.Guard) != 1 || got.Guard[id] != want {
 		t.Errorf("guard quotas %+v, want %s: %+v", got.Guard, id, want)
 	}

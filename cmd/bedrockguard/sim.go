@@ -61,7 +61,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	now := time.Now()
 	sim, err := bedrocksim.New(bedrocksim.Options{
 		Window:               *window,
-		DefaultQuota:         bedrocksim.Quota{RequestsPerMinute: *rpm, TokensPerMinute: *tpm, TokensPerDay: *tpd},
+		DefaultQuota:         bedrocksim.Quota{RequestsPerWindow: *rpm, TokensPerWindow: *tpm, TokensPerDay: *tpd},
 		Seed:                 *seed,
 		Latency:              bedrocksim.Latency{Base: *latBase, PerOutputToken: *latTok},
 		OutputFraction:       *outFrac,

@@ -30,7 +30,7 @@ import (
 const model = "anthropic.claude-3-5-haiku-20241022-v1:0"
 
 // A small quota with a short window, so the example runs in seconds.
-var quota = bedrockguard.Quota{TokensPerMinute: 6_000, Window: 2 * time.Second}
+var quota = bedrockguard.Quota{TokensPerWindow: 6_000, Window: 2 * time.Second}
 
 func main() {
 	endpoint := flag.String("endpoint", os.Getenv("BEDROCK_ENDPOINT"), "Bedrock Runtime endpoint (default: an in-process bedrocksim)")
@@ -39,7 +39,7 @@ func main() {
 	if *endpoint == "" {
 		sim, err := bedrocksim.New(bedrocksim.Options{
 			Window:  quota.Window,
-			Quotas:  map[string]bedrocksim.Quota{model: {TokensPerMinute: quota.TokensPerMinute}},
+			Quotas:  map[string]bedrocksim.Quota{model: {TokensPerWindow: quota.TokensPerWindow}},
 			Latency: bedrocksim.Latency{Base: 50 * time.Millisecond},
 		})
 		if err != nil {

@@ -43,7 +43,7 @@ func main() {
 
 	cfg, err := config.LoadDefaultConfig(ctx,
 		bedrockguard.LoadOption(
-			bedrockguard.WithQuota(model, bedrockguard.Quota{TokensPerMinute: 400_000}),
+			bedrockguard.WithQuota(model, bedrockguard.Quota{TokensPerWindow: 400_000}),
 		),
 		// For the simulator only; with real Bedrock drop these three.
 		config.WithRegion("us-east-1"),

@@ -39,7 +39,7 @@ func main() {
 
 	// One option: every Bedrock Runtime client made from cfg is guarded.
 	_, err := bedrockguard.Install(&cfg,
-		bedrockguard.WithQuota(model, bedrockguard.Quota{TokensPerMinute: 400_000, RequestsPerMinute: 200}))
+		bedrockguard.WithQuota(model, bedrockguard.Quota{TokensPerWindow: 400_000, RequestsPerWindow: 200}))
 	if err != nil {
 		log.Fatal(err)
 	}

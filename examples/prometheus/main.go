@@ -48,7 +48,7 @@ func main() {
 	if *endpoint == "" {
 		sim, err := bedrocksim.New(bedrocksim.Options{
 			Window: 2 * time.Second,
-			Quotas: map[string]bedrocksim.Quota{model: {TokensPerMinute: 1_000}},
+			Quotas: map[string]bedrocksim.Quota{model: {TokensPerWindow: 1_000}},
 		})
 		if err != nil {
 			log.Fatal(err)

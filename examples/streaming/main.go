@@ -46,7 +46,7 @@ func main() {
 	}
 	cfg := bedrocksim.Config(*endpoint)
 	_, err := bedrockguard.Install(&cfg,
-		bedrockguard.WithQuota(model, bedrockguard.Quota{TokensPerMinute: 400_000}))
+		bedrockguard.WithQuota(model, bedrockguard.Quota{TokensPerWindow: 400_000}))
 	if err != nil {
 		log.Fatal(err)
 	}

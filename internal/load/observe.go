@@ -5,37 +5,29 @@ import (
 	"sync"
 
 	"github.com/bedrockguard/bedrockguard/classify"
-	"github.com/bedrockguard/bedrockguard/middleware"
-	"github.com/bedrockguard/bedrockguard/retrypolicy"
+	"github.com/bedrockguard/bedrockguard/internal/engine"
 )
 
 // throttleCounter counts the throttles the guard saw, by kind, and passes
-// every event on to an inner observer (retry events too, when the inner
-// observer understands them).
+// every event on to an inner observer.
 type throttleCounter struct {
-	middleware.Observer
-	retry retrypolicy.Observer
+	engine.Observer
 
 	mu     sync.Mutex
 	counts map[string]int64
 }
 
-var (
-	_ middleware.Observer  = (*throttleCounter)(nil)
-	_ retrypolicy.Observer = (*throttleCounter)(nil)
-)
+var _ engine.Observer = (*throttleCounter)(nil)
 
-func newThrottleCounter(inner middleware.Observer) *throttleCounter {
+func newThrottleCounter(inner engine.Observer) *throttleCounter {
 	if inner == nil {
-		inner = middleware.Nop{}
+		inner = engine.NopObserver{}
 	}
-	tc := &throttleCounter{Observer: inner, counts: map[string]int64{}}
-	tc.retry, _ = inner.(retrypolicy.Observer)
-	return tc
+	return &throttleCounter{Observer: inner, counts: map[string]int64{}}
 }
 
 // Throttled counts the throttle by the kind names of Row.Throttles.
-func (tc *throttleCounter) Throttled(ctx context.Context, c *middleware.Call, e middleware.ThrottleEvent) {
+func (tc *throttleCounter) Throttled(ctx context.Context, c *engine.Call, e engine.ThrottleEvent) {
 	kind := "unknown"
 	switch {
 	case e.Class.MidStream:
@@ -61,25 +53,4 @@ func (tc *throttleCounter) snapshot() map[string]int64 {
 		out[k] = v
 	}
 	return out
-}
-
-// OnRetry implements retrypolicy.Observer.
-func (tc *throttleCounter) OnRetry(ctx context.Context, ev retrypolicy.RetryEvent) {
-	if tc.retry != nil {
-		tc.retry.OnRetry(ctx, ev)
-	}
-}
-
-// OnBudgetExhausted implements retrypolicy.Observer.
-func (tc *throttleCounter) OnBudgetExhausted(ctx context.Context, c classify.Class) {
-	if tc.retry != nil {
-		tc.retry.OnBudgetExhausted(ctx, c)
-	}
-}
-
-// OnGiveUp implements retrypolicy.Observer.
-func (tc *throttleCounter) OnGiveUp(ctx context.Context, err *retrypolicy.GiveUpError) {
-	if tc.retry != nil {
-		tc.retry.OnGiveUp(ctx, err)
-	}
 }

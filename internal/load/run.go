@@ -20,7 +20,8 @@ import (
 	"github.com/bedrockguard/bedrockguard"
 	"github.com/bedrockguard/bedrockguard/bedrocksim"
 	"github.com/bedrockguard/bedrockguard/classify"
-	"github.com/bedrockguard/bedrockguard/middleware"
+	"github.com/bedrockguard/bedrockguard/internal/config"
+	"github.com/bedrockguard/bedrockguard/internal/engine"
 	"github.com/bedrockguard/bedrockguard/pacing"
 )
 
@@ -37,7 +38,7 @@ type RunOptions struct {
 	// Observer, if not nil, receives the guard's events in the modes that
 	// install a guard (otelbridge's Bridge, for example). If it also
 	// implements retrypolicy.Observer it is told about retries too.
-	Observer middleware.Observer
+	Observer engine.Observer
 	// GuardOptions are appended to the guard's options in the modes that
 	// install one. Give the observer as Observer, not here.
 	GuardOptions []bedrockguard.Option
@@ -177,16 +178,13 @@ func RunWith(ctx context.Context, sc Scenario, mode string, ro RunOptions) (Row,
 	case "guard", "guard-aimd", "guarded":
 		q := bedrockguard.Quota{Window: sc.Window}
 		if sc.Told {
-			q.TokensPerMinute, q.RequestsPerMinute = sc.Server.TokensPerMinute, sc.Server.RequestsPerMinute
+			q.TokensPerWindow, q.RequestsPerWindow = sc.Server.TokensPerWindow, sc.Server.RequestsPerWindow
 		}
-		pc := pacing.Config{}
+		opts := append(guardOpts, bedrockguard.WithQuota(sc.Model, q), bedrockguard.WithObserver(counts))
 		if mode == "guard-aimd" {
-			pc.Algorithm = pacing.AIMD
+			opts = append(opts, bedrockguard.Option(func(s *config.Settings) { s.Pacing.Algorithm = pacing.AIMD }))
 		}
-		guard, err = bedrockguard.Install(&cfg, append(guardOpts,
-			bedrockguard.WithQuota(sc.Model, q),
-			bedrockguard.WithPacing(pc),
-			bedrockguard.WithObserver(counts))...)
+		guard, err = bedrockguard.Install(&cfg, opts...)
 		if err != nil {
 			return Row{}, err
 		}
@@ -199,7 +197,9 @@ func RunWith(ctx context.Context, sc Scenario, mode string, ro RunOptions) (Row,
 	if sc.DropFraction > 0 && sim != nil {
 		f := sc.faults()
 		f.QuotaDropFraction, f.QuotaDropAt = sc.DropFraction, start.Add(sc.DropAfter)
-		sim.SetFaults(f)
+		if err := sim.SetFaults(f); err != nil {
+			return Row{}, err
+		}
 	}
 	deadline := start.Add(sc.Duration)
 	var calls, oks, fails atomic.Int64
@@ -274,10 +274,10 @@ func RunWith(ctx context.Context, sc Scenario, mode string, ro RunOptions) (Row,
 		}
 	}
 	if guard != nil {
-		if n := guard.Limiter().Outstanding(); n != 0 {
+		if n := guard.Outstanding(); n != 0 {
 			return row, fmt.Errorf("guard leaked %d reservations", n)
 		}
-		row.FinalTokenRate = guard.State(ctx, cfg.Region, sc.Model).TokenRate()
+		row.FinalTokenRate = guard.State(ctx, cfg.Region, sc.Model).Rate[pacing.Tokens]
 	}
 	return row, nil
 }
@@ -366,7 +366,7 @@ func errorType(err error) string {
 	if err == nil {
 		return "NoUsage"
 	}
-	var se *middleware.StreamError
+	var se *engine.StreamError
 	if errors.As(err, &se) {
 		if se.Class.Code != "" {
 			return se.Class.Code
@@ -423,8 +423,8 @@ func summarize(sc Scenario, mode string, start time.Time, all []result, st bedro
 	}
 	secs := end.Sub(steady).Seconds()
 	window := sc.Window.Seconds()
-	if sc.Server.TokensPerMinute > 0 {
-		rate := float64(sc.Server.TokensPerMinute) / window
+	if sc.Server.TokensPerWindow > 0 {
+		rate := float64(sc.Server.TokensPerWindow) / window
 		if sc.DropFraction > 0 {
 			// Before the drop the full rate, after it the lowered one.
 			before := sc.DropAfter.Seconds() - sc.Window.Seconds()
@@ -437,8 +437,8 @@ func summarize(sc Scenario, mode string, start time.Time, all []result, st bedro
 			row.GoodputPct = 100 * float64(steadyTokens) / (rate * secs)
 		}
 	}
-	if sc.Server.RequestsPerMinute > 0 {
-		row.RequestsPct = 100 * float64(steadyCalls) / (float64(sc.Server.RequestsPerMinute) / window * secs)
+	if sc.Server.RequestsPerWindow > 0 {
+		row.RequestsPct = 100 * float64(steadyCalls) / (float64(sc.Server.RequestsPerWindow) / window * secs)
 	}
 	row.ThrottlesPer1000 = per1000(throttlesBetween(st, steady, end), steadyCalls)
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })

@@ -83,32 +83,32 @@ func Scenarios(window time.Duration, workers int, duration time.Duration) map[st
 		m[name] = s
 	}
 	add("tpm-bound", func(s *Scenario) {
-		s.Server = bedrocksim.Quota{TokensPerMinute: perSec(10_000)}
+		s.Server = bedrocksim.Quota{TokensPerWindow: perSec(10_000)}
 		s.Classes = []SizeClass{{Name: "medium", Weight: 1, PromptTokens: 1000}}
 		s.MaxTokens = []int{512}
 	})
 	add("rpm-bound", func(s *Scenario) {
-		s.Server = bedrocksim.Quota{RequestsPerMinute: perSec(10), TokensPerMinute: perSec(1_000_000)}
+		s.Server = bedrocksim.Quota{RequestsPerWindow: perSec(10), TokensPerWindow: perSec(1_000_000)}
 		s.Classes = []SizeClass{{Name: "small", Weight: 1, PromptTokens: 100}}
 		s.MaxTokens = []int{128}
 	})
 	add("mixed", func(s *Scenario) {
-		s.Server = bedrocksim.Quota{RequestsPerMinute: perSec(50), TokensPerMinute: perSec(10_000)}
+		s.Server = bedrocksim.Quota{RequestsPerWindow: perSec(50), TokensPerWindow: perSec(10_000)}
 	})
 	add("quota-drop", func(s *Scenario) {
-		s.Server = bedrocksim.Quota{RequestsPerMinute: perSec(50), TokensPerMinute: perSec(10_000)}
+		s.Server = bedrocksim.Quota{RequestsPerWindow: perSec(50), TokensPerWindow: perSec(10_000)}
 		s.DropFraction = 0.5
 		s.DropAfter = duration / 2
 	})
 	add("demo", func(s *Scenario) {
 		// A small quota that a burst of mixed calls, some of them streams,
 		// overruns many times over.
-		s.Server = bedrocksim.Quota{RequestsPerMinute: perSec(20), TokensPerMinute: perSec(4_000)}
+		s.Server = bedrocksim.Quota{RequestsPerWindow: perSec(20), TokensPerWindow: perSec(4_000)}
 		s.StreamShare = 0.3
 		s.UnavailableRate = 0.02
 	})
 	add("no-quota", func(s *Scenario) {
-		s.Server = bedrocksim.Quota{RequestsPerMinute: perSec(50), TokensPerMinute: perSec(10_000)}
+		s.Server = bedrocksim.Quota{RequestsPerWindow: perSec(50), TokensPerWindow: perSec(10_000)}
 		s.Told = false
 	})
 	return m

@@ -6,6 +6,9 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/bedrockguard/bedrockguard/internal/storekit"
+
+	"github.com/bedrockguard/bedrockguard/internal/limiter"
 	"github.com/bedrockguard/bedrockguard/pacing"
 	"github.com/bedrockguard/bedrockguard/pacing/redisstore"
 	"github.com/bedrockguard/bedrockguard/pacing/storetest"
@@ -16,13 +19,13 @@ import (
 // MemoryStore is the baseline.
 func BenchmarkReserveReturn(b *testing.B) {
 	srv := startRedis(b)
-	kc := storetest.KeyConfig(b, pacing.Config{}, pacing.Limits{RequestsPerWindow: 1e12, TokensPerWindow: 1e15})
+	kc := storekit.KeyConfig(b, limiter.Config{}, limiter.Limits{RequestsPerWindow: 1e12, TokensPerWindow: 1e15})
 	amt := pacing.Amount{Requests: 1, Tokens: 1000}
 	stores := []struct {
 		name string
 		s    pacing.Store
 	}{
-		{"memory", pacing.NewMemoryStore(nil)},
+		{"memory", storetest.Reference(nil)},
 		{"redis", redisstore.New(srv.Client(b), redisstore.WithPrefix(uniquePrefix(b)))},
 	}
 	for _, st := range stores {

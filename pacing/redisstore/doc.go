@@ -68,8 +68,7 @@
 // own clocks do not matter: every process sees the buckets at the one
 // server time. A script that reads TIME and then writes must be replicated as
 // its writes, not as itself; the scripts call redis.replicate_commands(),
-// which Redis 3.2 to 6.x require and 7.0 does by default. [WithClientClock]
-// replaces TIME with the caller's clock, for tests only.
+// which Redis 3.2 to 6.x require and 7.0 does by default.
 //
 // # Consistency
 //

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bedrockguard/bedrockguard/internal/limiter"
 	"github.com/bedrockguard/bedrockguard/pacing"
 	"github.com/bedrockguard/bedrockguard/pacing/redisstore"
 )
@@ -25,16 +26,16 @@ func TestSharedQuota(t *testing.T) {
 		run    = 1500 * time.Millisecond
 	)
 	prefix := uniquePrefix(t)
-	var procs [2]*pacing.Limiter
+	var procs [2]*limiter.Limiter
 	for i := range procs {
 		st := redisstore.New(srv.Client(t), redisstore.WithPrefix(prefix))
-		l, err := pacing.NewLimiter(pacing.Config{Store: st})
+		l, err := limiter.NewLimiter(limiter.Config{Store: st})
 		if err != nil {
 			t.Fatal(err)
 		}
 		procs[i] = l
 	}
-	lim := pacing.Limits{TokensPerWindow: quota, Window: window}
+	lim := limiter.Limits{TokensPerWindow: quota, Window: window}
 
 	start := time.Now()
 	ctx, cancel := context.WithDeadline(context.Background(), start.Add(run))
@@ -47,9 +48,9 @@ func TestSharedQuota(t *testing.T) {
 		for range 4 {
 			wg.Go(func() {
 				for {
-					tk, err := l.Acquire(ctx, "us-east-1/model", kc, pacing.Amount{Requests: 1, Tokens: cost}, pacing.Interactive)
+					tk, err := l.Acquire(ctx, "us-east-1/model", kc, pacing.Amount{Requests: 1, Tokens: cost}, limiter.Interactive)
 					if err != nil {
-						var de *pacing.DeadlineError
+						var de *limiter.DeadlineError
 						if !errors.As(err, &de) && !errors.Is(err, context.DeadlineExceeded) {
 							t.Error(err)
 						}
@@ -94,23 +95,23 @@ func TestRedisDiesMidRun(t *testing.T) {
 	srv := startRedis(t)
 	c := srv.Client(t)
 	st := redisstore.New(c, redisstore.WithPrefix(uniquePrefix(t)), redisstore.WithRetryAfter(20*time.Millisecond))
-	l, err := pacing.NewLimiter(pacing.Config{Store: st, InitialFill: 1})
+	l, err := limiter.NewLimiter(limiter.Config{Store: st, InitialFill: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	kc := l.KeyConfig(pacing.Limits{TokensPerWindow: 600, Window: time.Minute}) // 10 tokens/s
+	kc := l.KeyConfig(limiter.Limits{TokensPerWindow: 600, Window: time.Minute}) // 10 tokens/s
 	ctx := context.Background()
 	acquire := func(tokens float64, timeout time.Duration) error {
 		t.Helper()
 		actx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
-		tk, err := l.Acquire(actx, "k", kc, pacing.Amount{Requests: 1, Tokens: tokens}, pacing.Interactive)
+		tk, err := l.Acquire(actx, "k", kc, pacing.Amount{Requests: 1, Tokens: tokens}, limiter.Interactive)
 		if err == nil {
 			tk.Settle(tokens)
 		}
 		return err
 	}
-	var de *pacing.DeadlineError
+	var de *limiter.DeadlineError
 
 	// Through Redis: a window's worth, then the bucket is empty.
 	if err := acquire(600, time.Second); err != nil {
@@ -137,7 +138,7 @@ func TestRedisDiesMidRun(t *testing.T) {
 		t.Fatalf("local bucket: %v, want a DeadlineError (10 s to refill)", err)
 	}
 	l.Throttled(ctx, "k", kc, pacing.Tokens)
-	if ks := l.State(ctx, "k", kc); !ks.Limited[pacing.Tokens] || ks.TokenRate() >= 600 {
+	if ks := l.State(ctx, "k", kc); !ks.Limited[pacing.Tokens] || ks.Rate[pacing.Tokens] >= 600 {
 		t.Fatalf("local state after a throttle: %+v", ks)
 	}
 	down := l.StoreErrors()

@@ -13,20 +13,20 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// DefaultPrefix is the namespace of the Redis keys, unless [WithPrefix]
+// defaultPrefix is the namespace of the Redis keys, unless [WithPrefix]
 // says otherwise.
-const DefaultPrefix = "bedrockguard:"
+const defaultPrefix = "bedrockguard:"
 
-// DefaultIdleWindows is how many windows (the longer of the key's two) a key
+// defaultIdleWindows is how many windows (the longer of the key's two) a key
 // may stay idle before Redis expires it, unless [WithIdleTTL] says
 // otherwise. After that long a bucket has refilled and a CUBIC or AIMD
 // recovery has ended, so forgetting the key changes nothing for a key with
 // a configured quota.
-const DefaultIdleWindows = 10
+const defaultIdleWindows = 10
 
-// DefaultRetryAfter is how long calls fail fast after a Redis error, unless
+// defaultRetryAfter is how long calls fail fast after a Redis error, unless
 // [WithRetryAfter] says otherwise.
-const DefaultRetryAfter = time.Second
+const defaultRetryAfter = time.Second
 
 // ErrUnavailable is returned (wrapped) while the store fails fast after a
 // Redis error; see [WithRetryAfter].
@@ -102,12 +102,12 @@ type Store struct {
 type Option func(*Store)
 
 // WithPrefix namespaces the store's Redis keys: the state of key k is the
-// hash prefix+k. The default is [DefaultPrefix]. Processes share quotas
+// hash prefix+k. The default is "bedrockguard:". Processes share quotas
 // exactly when they share Redis, prefix and key.
 func WithPrefix(prefix string) Option { return func(s *Store) { s.prefix = prefix } }
 
 // WithIdleTTL sets how long an idle key lives in Redis; every call renews
-// it. Zero (the default) means [DefaultIdleWindows] times the key's longer
+// it. Zero (the default) means 10 times the key's longer
 // window. An expired key starts again as a new one (InitialFill, and an axis
 // without a quota is unpaced until its next throttle).
 func WithIdleTTL(d time.Duration) Option { return func(s *Store) { s.idleTTL = d } }
@@ -116,15 +116,15 @@ func WithIdleTTL(d time.Duration) Option { return func(s *Store) { s.idleTTL = d
 // context ending), later calls fail at once with [ErrUnavailable] instead of
 // reaching for Redis: an unreachable server then costs one timeout per d,
 // not one per call, while the Limiter paces locally. The default is
-// [DefaultRetryAfter] (also for d = 0); d < 0 disables it.
+// 1 s (also for d = 0); d < 0 disables it.
 func WithRetryAfter(d time.Duration) Option { return func(s *Store) { s.retryAfter = d } }
 
-// WithClientClock makes the scripts use now, from this process, instead of
+// withClientClock makes the scripts use now, from this process, instead of
 // the Redis server's TIME. It is for tests only (a fake clock drives the
-// same step tables as pacing.MemoryStore's): in production every process
+// same step tables as limiter.MemoryStore's): in production every process
 // must read the one server clock, or skewed clocks would refill the shared
 // buckets at different times.
-func WithClientClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
+func withClientClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
 
 // New returns a Store that keeps bucket state in client (a *redis.Client,
 // *redis.ClusterClient or failover client). Give the client short timeouts
@@ -134,18 +134,18 @@ func WithClientClock(now func() time.Time) Option { return func(s *Store) { s.no
 // each dialing 5 times); see the package example for settings that fail in
 // about a millisecond on a refused connection and in DialTimeout otherwise.
 func New(client redis.UniversalClient, opts ...Option) *Store {
-	s := &Store{client: client, prefix: DefaultPrefix, retryAfter: DefaultRetryAfter}
+	s := &Store{client: client, prefix: defaultPrefix, retryAfter: defaultRetryAfter}
 	for _, o := range opts {
 		o(s)
 	}
 	if s.retryAfter == 0 {
-		s.retryAfter = DefaultRetryAfter
+		s.retryAfter = defaultRetryAfter
 	}
 	return s
 }
 
 // Key returns the Redis key that holds key's state.
-func (s *Store) Key(key string) string { return s.prefix + key }
+func (s *Store) key(key string) string { return s.prefix + key }
 
 var _ pacing.Store = (*Store)(nil)
 
@@ -216,7 +216,7 @@ func (s *Store) run(ctx context.Context, sc *redis.Script, op, key string, cfg *
 	}
 	ttl := s.idleTTL
 	if ttl <= 0 {
-		ttl = DefaultIdleWindows * max(cfg.Requests.Window, cfg.Tokens.Window)
+		ttl = defaultIdleWindows * max(cfg.Requests.Window, cfg.Tokens.Window)
 	}
 	args = append(args, max(ttl.Milliseconds(), 1))
 	for _, c := range []*pacing.AxisConfig{&cfg.Requests, &cfg.Tokens} {

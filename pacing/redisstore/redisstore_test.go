@@ -7,13 +7,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bedrockguard/bedrockguard/internal/storekit"
+
+	"github.com/bedrockguard/bedrockguard/internal/limiter"
 	"github.com/bedrockguard/bedrockguard/pacing"
 	"github.com/bedrockguard/bedrockguard/pacing/redisstore"
 	"github.com/bedrockguard/bedrockguard/pacing/storetest"
 )
 
 // TestConformance runs the Store suite, the same step tables as
-// pacing.MemoryStore's, with the scripts reading the suite's fake clock.
+// limiter.MemoryStore's, with the scripts reading the suite's fake clock.
 func TestConformance(t *testing.T) {
 	srv := startRedis(t)
 	t.Logf("redis-server %s on %s", srv.Version(t), srv.Addr)
@@ -36,7 +39,7 @@ func TestServerClock(t *testing.T) {
 		}
 		last = now
 	})
-	ref := pacing.NewMemoryStore(func() time.Time { return last })
+	ref := storetest.Reference(func() time.Time { return last })
 	storetest.Compare(t, st, ref, nil, 7, 1000)
 	if time.Since(last).Abs() > time.Minute {
 		t.Fatalf("the scripts' time %v is not the server's clock (now %v)", last, time.Now())
@@ -47,7 +50,7 @@ func TestKeyLayoutAndTTL(t *testing.T) {
 	srv := startRedis(t)
 	c := srv.Client(t)
 	ctx := context.Background()
-	kc := storetest.KeyConfig(t, pacing.Config{InitialFill: 1}, pacing.Limits{RequestsPerWindow: 10, TokensPerWindow: 600, Window: time.Minute})
+	kc := storekit.KeyConfig(t, limiter.Config{InitialFill: 1}, limiter.Limits{RequestsPerWindow: 10, TokensPerWindow: 600, Window: time.Minute})
 
 	st := redisstore.New(c)
 	if got := st.Key("us-east-1/m"); got != "bedrockguard:us-east-1/m" {
@@ -83,7 +86,7 @@ func TestInvalidConfig(t *testing.T) {
 	if _, err := st.Reserve(context.Background(), "k", pacing.KeyConfig{}, pacing.Amount{}); err == nil {
 		t.Fatal("a zero window must be an error")
 	}
-	kc := storetest.KeyConfig(t, pacing.Config{}, pacing.Limits{TokensPerWindow: 1})
+	kc := storekit.KeyConfig(t, limiter.Config{}, limiter.Limits{TokensPerWindow: 1})
 	if _, err := st.Throttled(context.Background(), "k", kc, 5); err == nil {
 		t.Fatal("an unknown axis must be an error")
 	}
@@ -93,12 +96,12 @@ func TestInvalidConfig(t *testing.T) {
 func TestStateInfinity(t *testing.T) {
 	srv := startRedis(t)
 	st := redisstore.New(srv.Client(t))
-	kc := storetest.KeyConfig(t, pacing.Config{}, pacing.Limits{TokensPerWindow: 100})
+	kc := storekit.KeyConfig(t, limiter.Config{}, limiter.Limits{TokensPerWindow: 100})
 	ks, err := st.State(context.Background(), "k", kc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !math.IsInf(ks.RequestRate(), 1) || ks.TokenRate() != 100 || ks.Limited != [2]bool{false, true} {
+	if !math.IsInf(ks.Rate[pacing.Requests], 1) || ks.Rate[pacing.Tokens] != 100 || ks.Limited != [2]bool{false, true} {
 		t.Fatalf("state %+v", ks)
 	}
 }
@@ -108,7 +111,7 @@ func TestStateInfinity(t *testing.T) {
 func TestFailFast(t *testing.T) {
 	srv := startRedis(t)
 	st := redisstore.New(srv.Client(t), redisstore.WithRetryAfter(time.Hour))
-	kc := storetest.KeyConfig(t, pacing.Config{}, pacing.Limits{TokensPerWindow: 100})
+	kc := storekit.KeyConfig(t, limiter.Config{}, limiter.Limits{TokensPerWindow: 100})
 	ctx := context.Background()
 	if _, err := st.Reserve(ctx, "k", kc, pacing.Amount{Tokens: 1}); err != nil {
 		t.Fatal(err)

@@ -1,6 +1,6 @@
 // Package storetest is a conformance suite for implementations of
-// [pacing.Store]: the same step tables run against [pacing.MemoryStore] (in
-// package pacing's own tests) and against any other Store, such as the Redis
+// [pacing.Store]: the same step tables run against the guard's in-process store
+// ([Reference]) and against any other Store, such as the Redis
 // store in pacing/redisstore, so that every implementation applies exactly
 // the same bucket arithmetic.
 //
@@ -16,10 +16,11 @@ import (
 	"math"
 	"math/rand/v2"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/bedrockguard/bedrockguard/internal/limiter"
+	"github.com/bedrockguard/bedrockguard/internal/storekit"
 	"github.com/bedrockguard/bedrockguard/pacing"
 )
 
@@ -28,63 +29,10 @@ import (
 // before (for a shared server: a fresh key prefix).
 type NewStoreFunc func(now func() time.Time) pacing.Store
 
-// Clock is the settable fake clock the suite passes to stores. It is safe
-// for concurrent use.
-type Clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-// NewClock returns a Clock set to a fixed instant.
-func NewClock() *Clock {
-	return &Clock{t: time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)}
-}
-
-// Now returns the clock's time.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-// Add moves the clock forward by d.
-func (c *Clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-// Near reports whether a and b are equal up to a relative error of 1e-9
-// (absolute below 1). Stores may compute exp and cube roots with different
-// libraries, and compilers may fuse multiply-adds, so results can differ in
-// the last bits; infinities must match exactly.
-func Near(a, b float64) bool {
-	if math.IsInf(a, 0) || math.IsInf(b, 0) {
-		return a == b
-	}
-	return math.Abs(a-b) <= 1e-9*math.Max(1, math.Abs(b))
-}
-
-// NearWait reports whether two waits are equal up to the same relative
-// error, and at least one microsecond.
-func NearWait(a, b time.Duration) bool {
-	d := a - b
-	if d < 0 {
-		d = -d
-	}
-	return float64(d) <= math.Max(float64(time.Microsecond), 1e-9*float64(b))
-}
-
-// KeyConfig returns the store configuration of lim under a Limiter built
-// from cfg, the way the Limiter passes it to its Store.
-func KeyConfig(t testing.TB, cfg pacing.Config, lim pacing.Limits) pacing.KeyConfig {
-	t.Helper()
-	l, err := pacing.NewLimiter(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return l.KeyConfig(lim)
-}
+// Reference returns the in-process store the guard uses by default, which
+// defines the bucket arithmetic every Store must reproduce: the reference
+// for [Compare]. It reads the time from now.
+func Reference(now func() time.Time) pacing.Store { return limiter.NewMemoryStore(now) }
 
 // Run runs the conformance suite against the stores returned by newStore.
 func Run(t *testing.T, newStore NewStoreFunc) {
@@ -106,12 +54,12 @@ func Run(t *testing.T, newStore NewStoreFunc) {
 type harness struct {
 	t   *testing.T
 	s   pacing.Store
-	clk *Clock
+	clk *storekit.Clock
 	ctx context.Context
 }
 
 func newHarness(t *testing.T, newStore NewStoreFunc) *harness {
-	clk := NewClock()
+	clk := storekit.NewClock()
 	return &harness{t: t, s: newStore(clk.Now), clk: clk, ctx: context.Background()}
 }
 
@@ -151,7 +99,7 @@ func (h *harness) state(key string, kc pacing.KeyConfig) pacing.KeyState {
 
 func testSteps(t *testing.T, newStore NewStoreFunc) {
 	h := newHarness(t, newStore)
-	kc := KeyConfig(t, pacing.Config{InitialFill: 1}, pacing.Limits{RequestsPerWindow: 10, TokensPerWindow: 600, Window: time.Minute})
+	kc := storekit.KeyConfig(t, limiter.Config{InitialFill: 1}, limiter.Limits{RequestsPerWindow: 10, TokensPerWindow: 600, Window: time.Minute})
 	steps := []struct {
 		name    string
 		advance time.Duration
@@ -179,13 +127,13 @@ func testSteps(t *testing.T, newStore NewStoreFunc) {
 		switch st.op {
 		case "reserve":
 			res := h.reserve("k", kc, st.amt)
-			if res.OK != st.ok || !NearWait(res.Wait, st.wait) {
+			if res.OK != st.ok || !storekit.NearWait(res.Wait, st.wait) {
 				t.Fatalf("%s: got ok=%v wait=%v, want ok=%v wait=%v", st.name, res.OK, res.Wait, st.ok, st.wait)
 			}
 		case "return":
 			h.ret("k", kc, st.amt)
 		}
-		if ks := h.state("k", kc); !Near(ks.Level[pacing.Tokens], st.level) {
+		if ks := h.state("k", kc); !storekit.Near(ks.Level[pacing.Tokens], st.level) {
 			t.Fatalf("%s: token level %v, want %v", st.name, ks.Level[pacing.Tokens], st.level)
 		}
 	}
@@ -193,11 +141,11 @@ func testSteps(t *testing.T, newStore NewStoreFunc) {
 
 func testOversize(t *testing.T, newStore NewStoreFunc) {
 	h := newHarness(t, newStore)
-	kc := KeyConfig(t, pacing.Config{InitialFill: 1}, pacing.Limits{TokensPerWindow: 600, Window: time.Minute})
+	kc := storekit.KeyConfig(t, limiter.Config{InitialFill: 1}, limiter.Limits{TokensPerWindow: 600, Window: time.Minute})
 	// After a throttle the capacity is 360: a 500-token request must still
 	// be admitted once the bucket is full, not wait forever.
 	h.throttled("k", kc, pacing.Tokens)
-	if res := h.reserve("k", kc, pacing.Amount{Tokens: 500}); res.OK || !NearWait(res.Wait, time.Minute) {
+	if res := h.reserve("k", kc, pacing.Amount{Tokens: 500}); res.OK || !storekit.NearWait(res.Wait, time.Minute) {
 		t.Fatalf("got %+v, want a one-window wait for a full bucket", res)
 	}
 	h.clk.Add(time.Minute)
@@ -210,15 +158,15 @@ func testAdaptiveRecovery(t *testing.T, newStore NewStoreFunc) {
 	for _, alg := range []pacing.Algorithm{pacing.CUBIC, pacing.AIMD} {
 		t.Run(alg.String(), func(t *testing.T) {
 			h := newHarness(t, newStore)
-			kc := KeyConfig(t, pacing.Config{Algorithm: alg}, pacing.Limits{TokensPerWindow: 1000, Window: time.Minute})
-			rate := func() float64 { return h.state("k", kc).TokenRate() }
+			kc := storekit.KeyConfig(t, limiter.Config{Algorithm: alg}, limiter.Limits{TokensPerWindow: 1000, Window: time.Minute})
+			rate := func() float64 { return h.state("k", kc).Rate[pacing.Tokens] }
 			if r := rate(); r != 1000 {
 				t.Fatalf("initial rate %v, want the quota", r)
 			}
 			if !h.throttled("k", kc, pacing.Tokens) {
 				t.Fatal("first throttle did not lower the rate")
 			}
-			if r := rate(); !Near(r, 600) {
+			if r := rate(); !storekit.Near(r, 600) {
 				t.Fatalf("rate after throttle %v, want 600", r)
 			}
 			h.clk.Add(time.Second) // inside the cooldown (6 s)
@@ -236,11 +184,11 @@ func testAdaptiveRecovery(t *testing.T, newStore NewStoreFunc) {
 				// W(t) = 1000 (1 + 0.015 (t-K)^3), K = cbrt(0.4/0.015).
 				k := math.Cbrt(0.4 / 0.015)
 				w := func(t float64) float64 { return 1000 * (1 + 0.015*(t-k)*(t-k)*(t-k)) }
-				if !Near(half, w(0.5)) || !Near(at1, w(1)) || at4 != 1000 {
+				if !storekit.Near(half, w(0.5)) || !storekit.Near(at1, w(1)) || at4 != 1000 {
 					t.Fatalf("cubic: rate after 0.5, 1, 4 windows %v, %v, %v; want %v, %v, 1000", half, at1, at4, w(0.5), w(1))
 				}
 			case pacing.AIMD:
-				if !Near(half, 650) || !Near(at1, 700) || !Near(at4, 1000) {
+				if !storekit.Near(half, 650) || !storekit.Near(at1, 700) || !storekit.Near(at4, 1000) {
 					t.Fatalf("aimd: rate after 0.5, 1, 4 windows %v, %v, %v; want 650, 700, 1000", half, at1, at4)
 				}
 			}
@@ -250,7 +198,7 @@ func testAdaptiveRecovery(t *testing.T, newStore NewStoreFunc) {
 
 func testCooldown(t *testing.T, newStore NewStoreFunc) {
 	h := newHarness(t, newStore)
-	kc := KeyConfig(t, pacing.Config{}, pacing.Limits{RequestsPerWindow: 100, TokensPerWindow: 1000, Window: time.Minute})
+	kc := storekit.KeyConfig(t, limiter.Config{}, limiter.Limits{RequestsPerWindow: 100, TokensPerWindow: 1000, Window: time.Minute})
 	if !h.throttled("k", kc, pacing.Requests) {
 		t.Fatal("first throttle did not lower the rate")
 	}
@@ -267,53 +215,53 @@ func testCooldown(t *testing.T, newStore NewStoreFunc) {
 		t.Fatal("a throttle at the end of the cooldown did not lower the rate")
 	}
 	// The other axis is untouched.
-	if ks := h.state("k", kc); ks.TokenRate() != 1000 || !Near(ks.Level[pacing.Tokens], 1000) {
+	if ks := h.state("k", kc); ks.Rate[pacing.Tokens] != 1000 || !storekit.Near(ks.Level[pacing.Tokens], 1000) {
 		t.Fatalf("tokens axis changed by requests throttles: %+v", ks)
 	}
 }
 
 func testFastConvergence(t *testing.T, newStore NewStoreFunc) {
 	h := newHarness(t, newStore)
-	kc := KeyConfig(t, pacing.Config{}, pacing.Limits{TokensPerWindow: 1000, Window: time.Minute})
+	kc := storekit.KeyConfig(t, limiter.Config{}, limiter.Limits{TokensPerWindow: 1000, Window: time.Minute})
 	h.throttled("k", kc, pacing.Tokens)
 	h.clk.Add(30 * time.Second)
-	cur := h.state("k", kc).TokenRate() // still below the 1000 that throttled
+	cur := h.state("k", kc).Rate[pacing.Tokens] // still below the 1000 that throttled
 	if !h.throttled("k", kc, pacing.Tokens) {
 		t.Fatal("second throttle did not lower the rate")
 	}
-	if r := h.state("k", kc).TokenRate(); !Near(r, 0.6*cur) {
+	if r := h.state("k", kc).Rate[pacing.Tokens]; !storekit.Near(r, 0.6*cur) {
 		t.Fatalf("rate after the second throttle %v, want 0.6 x %v", r, cur)
 	}
 	// The curve's plateau is at Wmax = cur (1+Beta)/2, reached K windows
 	// after the decrease, K = cbrt((1 - 0.6/0.8)/C).
 	k := math.Cbrt(0.25 / 0.015)
 	h.clk.Add(time.Duration(k * float64(time.Minute)).Round(time.Microsecond))
-	if r := h.state("k", kc).TokenRate(); math.Abs(r-0.8*cur) > 1e-6*cur {
+	if r := h.state("k", kc).Rate[pacing.Tokens]; math.Abs(r-0.8*cur) > 1e-6*cur {
 		t.Fatalf("plateau %v, want 0.8 x %v", r, cur)
 	}
 }
 
 func testMinRate(t *testing.T, newStore NewStoreFunc) {
 	h := newHarness(t, newStore)
-	kc := KeyConfig(t, pacing.Config{InitialFill: 1}, pacing.Limits{TokensPerWindow: 10, Window: time.Minute})
+	kc := storekit.KeyConfig(t, limiter.Config{InitialFill: 1}, limiter.Limits{TokensPerWindow: 10, Window: time.Minute})
 	for range 10 {
 		h.throttled("k", kc, pacing.Tokens)
 		h.clk.Add(kc.Tokens.Cooldown)
 	}
 	h.throttled("k", kc, pacing.Tokens)
-	if r := h.state("k", kc).TokenRate(); !Near(r, 1) {
+	if r := h.state("k", kc).Rate[pacing.Tokens]; !storekit.Near(r, 1) {
 		t.Fatalf("rate after repeated throttles %v, want the floor of 1 per window", r)
 	}
 	// At one unit per window a request for 5 needs a full bucket (1 unit):
 	// one window from empty.
-	if res := h.reserve("k", kc, pacing.Amount{Tokens: 5}); res.OK || !NearWait(res.Wait, time.Minute) {
+	if res := h.reserve("k", kc, pacing.Amount{Tokens: 5}); res.OK || !storekit.NearWait(res.Wait, time.Minute) {
 		t.Fatalf("got %+v, want a wait of one window", res)
 	}
 }
 
 func testMaxWait(t *testing.T, newStore NewStoreFunc) {
 	h := newHarness(t, newStore)
-	kc := KeyConfig(t, pacing.Config{}, pacing.Limits{TokensPerWindow: 600, Window: time.Minute})
+	kc := storekit.KeyConfig(t, limiter.Config{}, limiter.Limits{TokensPerWindow: 600, Window: time.Minute})
 	h.ret("k", kc, pacing.Amount{Tokens: -1e12})
 	if res := h.reserve("k", kc, pacing.Amount{Tokens: 1}); res.OK || res.Wait != 24*time.Hour {
 		t.Fatalf("got %+v, want the 24h cap", res)
@@ -322,14 +270,14 @@ func testMaxWait(t *testing.T, newStore NewStoreFunc) {
 
 func testNoQuota(t *testing.T, newStore NewStoreFunc) {
 	h := newHarness(t, newStore)
-	kc := KeyConfig(t, pacing.Config{}, pacing.Limits{Window: time.Minute})
+	kc := storekit.KeyConfig(t, limiter.Config{}, limiter.Limits{Window: time.Minute})
 	for range 100 {
 		if res := h.reserve("k", kc, pacing.Amount{Requests: 1, Tokens: 1000}); !res.OK {
 			t.Fatal("an unknown quota must not be paced before a throttle")
 		}
 		h.clk.Add(600 * time.Millisecond)
 	}
-	if ks := h.state("k", kc); ks.Limited != [2]bool{} || !math.IsInf(ks.TokenRate(), 1) || !math.IsInf(ks.RequestRate(), 1) {
+	if ks := h.state("k", kc); ks.Limited != [2]bool{} || !math.IsInf(ks.Rate[pacing.Tokens], 1) || !math.IsInf(ks.Rate[pacing.Requests], 1) {
 		t.Fatalf("state before any throttle %+v, want unlimited with infinite rates", ks)
 	}
 	// About 100k tokens per minute were admitted; a throttle sets the rate
@@ -341,7 +289,7 @@ func testNoQuota(t *testing.T, newStore NewStoreFunc) {
 	if !ks.Limited[pacing.Tokens] || ks.Limited[pacing.Requests] {
 		t.Fatalf("limited = %v, want tokens only", ks.Limited)
 	}
-	r := ks.TokenRate()
+	r := ks.Rate[pacing.Tokens]
 	if r < 0.6*60_000 || r > 0.6*100_000 {
 		t.Fatalf("rate after throttle %v, want 0.6 x the measured ~63k-100k per window", r)
 	}
@@ -352,7 +300,7 @@ func testNoQuota(t *testing.T, newStore NewStoreFunc) {
 	// throttled, but the ceiling (twice the measured rate, at least that
 	// rate) holds it there.
 	h.clk.Add(100 * time.Minute)
-	if got := h.state("k", kc).TokenRate(); !Near(got, r/0.6) {
+	if got := h.state("k", kc).Rate[pacing.Tokens]; !storekit.Near(got, r/0.6) {
 		t.Fatalf("idle rate %v, want the rate that throttled, %v", got, r/0.6)
 	}
 }
@@ -362,7 +310,7 @@ func testNoQuota(t *testing.T, newStore NewStoreFunc) {
 // not lived; an unpaced axis keeps no debt.
 func testYoungKey(t *testing.T, newStore NewStoreFunc) {
 	h := newHarness(t, newStore)
-	kc := KeyConfig(t, pacing.Config{}, pacing.Limits{Window: time.Minute})
+	kc := storekit.KeyConfig(t, limiter.Config{}, limiter.Limits{Window: time.Minute})
 	h.reserve("k", kc, pacing.Amount{Requests: 1, Tokens: 1000})
 	h.clk.Add(2 * time.Second)
 	h.reserve("k", kc, pacing.Amount{Requests: 1, Tokens: 1000})
@@ -372,7 +320,7 @@ func testYoungKey(t *testing.T, newStore NewStoreFunc) {
 	h.throttled("k", kc, pacing.Tokens)
 	// 2000 tokens (the first decayed over 2 s) in 2 s: 60 000 per minute.
 	want := 0.6 * (1000*math.Exp(-2.0/60) + 1000) * 30
-	if r := h.state("k", kc).TokenRate(); !Near(r, want) {
+	if r := h.state("k", kc).Rate[pacing.Tokens]; !storekit.Near(r, want) {
 		t.Fatalf("rate after a throttle at 2 s %v, want %v", r, want)
 	}
 	// Throttled within the first second: the age counts as one second.
@@ -381,7 +329,7 @@ func testYoungKey(t *testing.T, newStore NewStoreFunc) {
 	h.clk.Add(100 * time.Millisecond)
 	h.throttled("k2", kc, pacing.Tokens)
 	want = 0.6 * 500 * math.Exp(-0.1/60) * 60
-	if r := h.state("k2", kc).TokenRate(); !Near(r, want) {
+	if r := h.state("k2", kc).Rate[pacing.Tokens]; !storekit.Near(r, want) {
 		t.Fatalf("rate after a throttle at 0.1 s %v, want %v", r, want)
 	}
 }
@@ -392,21 +340,21 @@ func testInitialFill(t *testing.T, newStore NewStoreFunc) {
 		fill  float64
 		level float64
 	}{{-1, 0}, {0, 540}, {0.5, 300}, {1, 600}} { // 0: the default, 0.9
-		kc := KeyConfig(t, pacing.Config{InitialFill: c.fill}, pacing.Limits{TokensPerWindow: 600, Window: time.Minute})
+		kc := storekit.KeyConfig(t, limiter.Config{InitialFill: c.fill}, limiter.Limits{TokensPerWindow: 600, Window: time.Minute})
 		key := fmt.Sprint("fill", c.fill)
-		if ks := h.state(key, kc); !Near(ks.Level[pacing.Tokens], c.level) {
+		if ks := h.state(key, kc); !storekit.Near(ks.Level[pacing.Tokens], c.level) {
 			t.Fatalf("InitialFill %v: level %v, want %v", c.fill, ks.Level[pacing.Tokens], c.level)
 		}
 	}
-	kc := KeyConfig(t, pacing.Config{InitialFill: -1}, pacing.Limits{TokensPerWindow: 600, Window: time.Minute})
-	if res := h.reserve("empty", kc, pacing.Amount{Tokens: 1}); res.OK || !NearWait(res.Wait, 100*time.Millisecond) {
+	kc := storekit.KeyConfig(t, limiter.Config{InitialFill: -1}, limiter.Limits{TokensPerWindow: 600, Window: time.Minute})
+	if res := h.reserve("empty", kc, pacing.Amount{Tokens: 1}); res.OK || !storekit.NearWait(res.Wait, 100*time.Millisecond) {
 		t.Fatalf("empty start: got %+v, want a 100ms wait", res)
 	}
 }
 
 func testKeys(t *testing.T, newStore NewStoreFunc) {
 	h := newHarness(t, newStore)
-	kc := KeyConfig(t, pacing.Config{InitialFill: 1}, pacing.Limits{TokensPerWindow: 600, Window: time.Minute})
+	kc := storekit.KeyConfig(t, limiter.Config{InitialFill: 1}, limiter.Limits{TokensPerWindow: 600, Window: time.Minute})
 	if res := h.reserve("us-east-1/a", kc, pacing.Amount{Tokens: 600}); !res.OK {
 		t.Fatal(res)
 	}
@@ -423,7 +371,7 @@ func testKeys(t *testing.T, newStore NewStoreFunc) {
 // every result.
 func testRandom(t *testing.T, newStore NewStoreFunc) {
 	h := newHarness(t, newStore)
-	ref := pacing.NewMemoryStore(h.clk.Now)
+	ref := limiter.NewMemoryStore(h.clk.Now)
 	Compare(t, h.s, ref, h.clk.Add, 1, 2000)
 }
 
@@ -442,18 +390,18 @@ func Compare(t testing.TB, got, want pacing.Store, advance func(time.Duration), 
 	var keys []key
 	for i, c := range []struct {
 		alg    pacing.Algorithm
-		lim    pacing.Limits
+		lim    limiter.Limits
 		fill   float64
 		window time.Duration
 	}{
-		{pacing.CUBIC, pacing.Limits{RequestsPerWindow: 20, TokensPerWindow: 5000}, 1, time.Second},
-		{pacing.AIMD, pacing.Limits{RequestsPerWindow: 20, TokensPerWindow: 5000}, 0.3, time.Second},
-		{pacing.CUBIC, pacing.Limits{TokensPerWindow: 2000}, 1, 2 * time.Second},
-		{pacing.AIMD, pacing.Limits{}, 1, time.Second},
-		{pacing.CUBIC, pacing.Limits{RequestsPerWindow: 3}, -1, time.Minute},
+		{pacing.CUBIC, limiter.Limits{RequestsPerWindow: 20, TokensPerWindow: 5000}, 1, time.Second},
+		{pacing.AIMD, limiter.Limits{RequestsPerWindow: 20, TokensPerWindow: 5000}, 0.3, time.Second},
+		{pacing.CUBIC, limiter.Limits{TokensPerWindow: 2000}, 1, 2 * time.Second},
+		{pacing.AIMD, limiter.Limits{}, 1, time.Second},
+		{pacing.CUBIC, limiter.Limits{RequestsPerWindow: 3}, -1, time.Minute},
 	} {
 		c.lim.Window = c.window
-		keys = append(keys, key{fmt.Sprint("key", i), KeyConfig(t, pacing.Config{Algorithm: c.alg, InitialFill: c.fill}, c.lim)})
+		keys = append(keys, key{fmt.Sprint("key", i), storekit.KeyConfig(t, limiter.Config{Algorithm: c.alg, InitialFill: c.fill}, c.lim)})
 	}
 	var history []string // the operations so far, for failure messages
 	fail := func(i int, op string, g, w any) {
@@ -484,7 +432,7 @@ func Compare(t testing.TB, got, want pacing.Store, advance func(time.Duration), 
 				t.Fatalf("step %d: Reserve errors %v, %v", i, err1, err2)
 			}
 			logf("Reserve(%+v) = %+v, %+v", amt, g, w)
-			if g.OK != w.OK || !NearWait(g.Wait, w.Wait) {
+			if g.OK != w.OK || !storekit.NearWait(g.Wait, w.Wait) {
 				fail(i, "Reserve", g, w)
 			}
 		case op < 8:
@@ -515,8 +463,8 @@ func Compare(t testing.TB, got, want pacing.Store, advance func(time.Duration), 
 		if err1 != nil || err2 != nil {
 			t.Fatalf("step %d: State errors %v, %v", i, err1, err2)
 		}
-		if g.Limited != w.Limited || !Near(g.Rate[0], w.Rate[0]) || !Near(g.Rate[1], w.Rate[1]) ||
-			!Near(g.Level[0], w.Level[0]) || !Near(g.Level[1], w.Level[1]) {
+		if g.Limited != w.Limited || !storekit.Near(g.Rate[0], w.Rate[0]) || !storekit.Near(g.Rate[1], w.Rate[1]) ||
+			!storekit.Near(g.Level[0], w.Level[0]) || !storekit.Near(g.Level[1], w.Level[1]) {
 			fail(i, "State", g, w)
 		}
 	}

@@ -1,0 +1,110 @@
+package engine
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/smithy-go/middleware"
+	"github.com/bedrockguard/bedrockguard/classify"
+	"github.com/bedrockguard/bedrockguard/internal/limiter"
+	"github.com/bedrockguard/bedrockguard/internal/tokens"
+	"github.com/bedrockguard/bedrockguard/pacing"
+)
+
+// Call is the guard's view of one operation. Its fields are set before
+// pacing and read-only afterwards, except through its methods.
+type Call struct {
+	// Operation is the SDK operation name, e.g. "Converse".
+	Operation string
+	// ModelID is the model ID, inference profile ID or ARN of the input.
+	ModelID string
+	// Region is the client's region.
+	Region string
+	// Stream reports a streaming operation.
+	Stream bool
+	// Priority is the caller's priority (see WithPriority in the root package).
+	Priority limiter.Priority
+	// Started is when the operation entered the guard.
+	Started time.Time
+	// GenAIOperation is the OpenTelemetry gen_ai.operation.name of the
+	// request: "chat" for Converse and messages-style InvokeModel bodies,
+	// "text_completion" for prompt-style ones.
+	GenAIOperation string
+	// InputTokens is the estimated input tokens of the request.
+	InputTokens int
+	// MaxTokens is the output reservation: the request's max_tokens, or the
+	// model's default maximum when the request sets none.
+	MaxTokens int
+	// ReservedTokens is what each attempt reserves against the tokens
+	// quota: InputTokens + MaxTokens x the model's output burndown.
+	ReservedTokens int64
+
+	key    string // the pacing key: region and model
+	est    tokens.Estimate
+	limits limiter.Limits
+
+	cfg      pacing.KeyConfig
+	limiter  *limiter.Limiter
+	attempts atomic.Int32
+	// lastClass is the class of the last failed attempt; attempts of one
+	// call run one after another.
+	lastClass classify.Class
+	tapped    atomic.Bool // a stream tap will end the operation
+	endOnce   sync.Once
+
+	// firstChunk is the time from Started to the first content event of a
+	// stream, plus one nanosecond; 0 until then (see FirstChunk).
+	firstChunk atomic.Int64
+}
+
+// Attempts returns the number of attempts started so far.
+func (c *Call) Attempts() int { return int(c.attempts.Load()) }
+
+// PacingState returns the current buckets and adaptive rates of c's key
+// (rates per window). It asks the limiter's Store, so it may cost a round
+// trip with a shared store.
+func PacingState(ctx context.Context, c *Call) pacing.KeyState {
+	if c.limiter == nil {
+		return pacing.KeyState{}
+	}
+	return c.limiter.State(ctx, c.key, c.cfg)
+}
+
+// StoreErrors returns how many of the limiter's Store calls failed and
+// were served by its local fallback, and the limiter, to tell guards apart;
+// (0, nil) when there is none.
+func StoreErrors(c *Call) (int64, *limiter.Limiter) {
+	if c.limiter == nil {
+		return 0, nil
+	}
+	return c.limiter.StoreErrors(), c.limiter
+}
+
+// Key returns c's pacing key (region and model ID) and its configured
+// limits.
+func Key(c *Call) (string, limiter.Limits) { return c.key, c.limits }
+
+type callKey struct{}
+
+// CallFrom returns the Call of the operation running in ctx, if any.
+func CallFrom(ctx context.Context) (*Call, bool) {
+	c, ok := middleware.GetStackValue(ctx, callKey{}).(*Call)
+	return c, ok
+}
+
+// attemptKey holds the per-attempt handoff between pacing (Finalize) and the
+// stream tap (Deserialize).
+type attemptKey struct{}
+
+type attempt struct {
+	ticket  *limiter.Ticket
+	number  int
+	tapped bool // the stream tap owns the ticket now
+}
+
+func attemptFrom(ctx context.Context) *attempt {
+	a, _ := middleware.GetStackValue(ctx, attemptKey{}).(*attempt)
+	return a
+}

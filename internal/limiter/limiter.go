@@ -1,0 +1,491 @@
+package limiter
+
+import (
+	"container/heap"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/bedrockguard/bedrockguard/pacing"
+)
+
+// Priority orders waiters of one key. Lower values are served first.
+type Priority int
+
+const (
+	// Interactive is the default priority: a user is waiting.
+	Interactive Priority = iota
+	// Batch traffic waits behind Interactive traffic, but not forever: a
+	// Batch waiter older than the priority boost is served before newer
+	// Interactive waiters.
+	Batch
+)
+
+// String returns "interactive" or "batch".
+func (p Priority) String() string {
+	if p == Batch {
+		return "batch"
+	}
+	return "interactive"
+}
+
+// Limits are the configured quotas of one key. Zero means unknown on that
+// axis: it is paced only after its first throttle.
+type Limits struct {
+	RequestsPerWindow float64
+	TokensPerWindow   float64
+	// Window is the quota period; zero means one minute.
+	Window time.Duration
+}
+
+// Config configures a [Limiter]. The zero value is valid: an in-process
+// store, the wall clock, pacing.CUBIC recovery with the defaults below.
+type Config struct {
+	// pacing.Store keeps bucket state; nil means a new in-process MemoryStore.
+	Store pacing.Store
+	// Clock is the time source for waiting; nil means the wall clock.
+	Clock Clock
+	// pacing.Algorithm is the recovery curve after a throttle (default pacing.CUBIC).
+	Algorithm pacing.Algorithm
+	// Beta is the multiplicative decrease on a throttle (default 0.6).
+	Beta float64
+	// CubicC is the pacing.CUBIC scale in windows: with the defaults the rate is
+	// back at its pre-throttle value about 3 windows after a decrease
+	// (default 0.015).
+	CubicC float64
+	// AIMDIncrease is the pacing.AIMD additive increase per window, as a fraction
+	// of the quota (default 0.1).
+	AIMDIncrease float64
+	// Cooldown is the shortest time between two decreases of one axis, as
+	// a fraction of the window (default 0.1): a burst of in-flight requests
+	// throttled together is one congestion signal.
+	Cooldown float64
+	// InitialFill is the fraction of a window's quota a new key may spend
+	// at once. Zero means the default, 0.9; a negative value starts empty.
+	// The service's own bucket is full at rest, but the first burst is
+	// admitted before any usage has calibrated the estimate, and another
+	// process may have spent part of the quota: starting just below full
+	// keeps that burst from ending in a throttle (measured with the
+	// simulator: one or two throttles in the first 0.3 s at 1, none at 0.9).
+	InitialFill float64
+	// PriorityBoost is how far ahead of a Batch waiter an Interactive waiter
+	// that arrived at the same time is queued, as a fraction of the window
+	// (default 1: a Batch request waits at most about one window longer than
+	// it would without Interactive traffic).
+	PriorityBoost float64
+}
+
+func (c *Config) setDefaults() error {
+	if c.Store == nil {
+		var now func() time.Time
+		if c.Clock != nil {
+			now = c.Clock.Now
+		}
+		c.Store = NewMemoryStore(now)
+	}
+	if c.Clock == nil {
+		c.Clock = wallClock{}
+	}
+	def := func(v *float64, d float64) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	for name, v := range map[string]float64{"Beta": c.Beta, "CubicC": c.CubicC, "AIMDIncrease": c.AIMDIncrease,
+		"Cooldown": c.Cooldown, "InitialFill": c.InitialFill, "PriorityBoost": c.PriorityBoost} {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return fmt.Errorf("%s %v is not a finite number", name, v)
+		}
+	}
+	def(&c.Beta, 0.6)
+	def(&c.CubicC, 0.015)
+	def(&c.AIMDIncrease, 0.1)
+	def(&c.Cooldown, 0.1)
+	def(&c.InitialFill, 0.9)
+	if c.InitialFill < 0 {
+		c.InitialFill = 0
+	}
+	def(&c.PriorityBoost, 1)
+	switch {
+	case c.Beta <= 0 || c.Beta >= 1:
+		return fmt.Errorf("Beta %v must be in (0, 1)", c.Beta)
+	case c.CubicC < 0, c.AIMDIncrease < 0, c.Cooldown < 0, c.PriorityBoost < 0:
+		return errors.New("CubicC, AIMDIncrease, Cooldown and PriorityBoost must not be negative")
+	case c.InitialFill > 1:
+		return fmt.Errorf("InitialFill %v must be in [0, 1]", c.InitialFill)
+	case c.Algorithm != pacing.CUBIC && c.Algorithm != pacing.AIMD:
+		return fmt.Errorf("unknown algorithm %d", c.Algorithm)
+	}
+	return nil
+}
+
+// Limiter paces requests per key under adaptive request and token buckets.
+// Waiters of one key are served in order: by priority (with aging), then
+// first come, first served, so a large request at the head is admitted as
+// soon as its tokens have accumulated and is never starved by small ones.
+// It is safe for concurrent use.
+type Limiter struct {
+	cfg      Config
+	fallback *MemoryStore
+
+	queues sync.Map // key -> *queue
+
+	outstanding atomic.Int64
+	storeErrors atomic.Int64
+}
+
+// NewLimiter returns a Limiter, or an error for an invalid Config.
+func NewLimiter(cfg Config) (*Limiter, error) {
+	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	return &Limiter{
+		cfg:      cfg,
+		fallback: NewMemoryStore(cfg.Clock.Now),
+	}, nil
+}
+
+// pacing.KeyConfig returns the store configuration for limits under this
+// limiter's tuning.
+func (l *Limiter) KeyConfig(lim Limits) pacing.KeyConfig {
+	w := lim.Window
+	if w <= 0 {
+		w = time.Minute
+	}
+	ax := func(q float64) pacing.AxisConfig {
+		return pacing.AxisConfig{
+			Quota:        q,
+			Window:       w,
+			InitialFill:  l.cfg.InitialFill,
+			Algorithm:    l.cfg.Algorithm,
+			Beta:         l.cfg.Beta,
+			CubicC:       l.cfg.CubicC,
+			AIMDIncrease: l.cfg.AIMDIncrease,
+			Cooldown:     time.Duration(l.cfg.Cooldown * float64(w)),
+		}
+	}
+	return pacing.KeyConfig{Requests: ax(lim.RequestsPerWindow), Tokens: ax(lim.TokensPerWindow)}
+}
+
+// Outstanding returns the number of tickets neither settled nor released.
+// After all calls have returned it must be zero; tests use it to prove that
+// no reservation leaks.
+func (l *Limiter) Outstanding() int64 { return l.outstanding.Load() }
+
+// StoreErrors returns how many store calls failed and were served by the
+// local fallback store instead.
+func (l *Limiter) StoreErrors() int64 { return l.storeErrors.Load() }
+
+// DeadlineError is returned by [Limiter.Acquire] when the caller's context
+// deadline would pass before the request could be admitted: it fails at
+// once instead of waiting in vain. Use errors.As with a *DeadlineError;
+// errors.Is(err, context.DeadlineExceeded) also reports true.
+type DeadlineError struct {
+	// Key is the pacing key: region and model ID.
+	Key string
+	// Wait is the estimated time until admission.
+	Wait time.Duration
+	// Remaining is the time that was left before the deadline.
+	Remaining time.Duration
+}
+
+// Error says how long admission would have taken and how long was left.
+func (e *DeadlineError) Error() string {
+	return fmt.Sprintf("bedrockguard: %s: admission in about %v would pass the context deadline (%v left)",
+		e.Key, e.Wait.Round(time.Millisecond), e.Remaining.Round(time.Millisecond))
+}
+
+// Is reports true for context.DeadlineExceeded.
+func (e *DeadlineError) Is(target error) bool { return target == context.DeadlineExceeded }
+
+// TooLargeError is returned by [Limiter.Acquire] for a request whose token
+// reservation exceeds a whole window of the configured quota: the service
+// could never admit it either. Lower max_tokens. Use errors.As with a
+// *TooLargeError.
+type TooLargeError struct {
+	// Key is the pacing key: region and model ID.
+	Key string
+	// Tokens is the reservation: input tokens + max_tokens x burndown.
+	Tokens float64
+	// Capacity is the quota: tokens per window.
+	Capacity float64
+}
+
+// Error names both numbers.
+func (e *TooLargeError) Error() string {
+	return fmt.Sprintf("bedrockguard: %s: reservation of %.0f tokens exceeds the quota of %.0f tokens per window; lower max_tokens",
+		e.Key, e.Tokens, e.Capacity)
+}
+
+// Ticket is an admitted reservation. Exactly one of Settle or Release must
+// be called; later calls do nothing. It is safe for concurrent use.
+type Ticket struct {
+	l    *Limiter
+	q    *queue
+	amt  pacing.Amount
+	done atomic.Bool
+	// Waited is how long the request waited for admission.
+	Waited time.Duration
+}
+
+// Reserved returns the amount the ticket holds (zero for a nil Ticket).
+func (t *Ticket) Reserved() pacing.Amount {
+	if t == nil {
+		return pacing.Amount{}
+	}
+	return t.amt
+}
+
+// Settle ends the reservation with the tokens actually charged by the
+// service: the difference is refunded (or charged, when larger). Settle and
+// Release do nothing on a nil Ticket.
+func (t *Ticket) Settle(tokens float64) {
+	if t == nil || !t.done.CompareAndSwap(false, true) {
+		return
+	}
+	t.l.outstanding.Add(-1)
+	t.l.giveBack(t.q, pacing.Amount{Tokens: t.amt.Tokens - tokens})
+}
+
+// Release ends the reservation without a charge: the call failed before the
+// service counted its tokens (error, throttle, cancellation). The request
+// itself stays counted.
+func (t *Ticket) Release() { t.Settle(0) }
+
+// Acquire waits until the request may be sent and reserves amt on key. It
+// fails at once with a *TooLargeError or *DeadlineError, and returns the
+// context's error if ctx ends while waiting.
+func (l *Limiter) Acquire(ctx context.Context, key string, kc pacing.KeyConfig, amt pacing.Amount, pri Priority) (*Ticket, error) {
+	if q := kc.Tokens.Quota; q > 0 && amt.Tokens > q {
+		return nil, &TooLargeError{Key: key, Tokens: amt.Tokens, Capacity: q}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	q := l.queue(key)
+	q.mu.Lock()
+	q.cfg = kc
+	if len(q.waiters) == 0 {
+		if l.reserve(ctx, q, amt).OK {
+			q.mu.Unlock()
+			return l.ticket(q, amt, 0), nil
+		}
+	}
+	now := l.cfg.Clock.Now()
+	w := &waiter{
+		amt:   amt,
+		order: now.Add(-time.Duration(l.priorityBoost(pri, kc))),
+		seq:   q.nextSeq(),
+		ready: make(chan struct{}),
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		if est := l.estimate(ctx, q, w); now.Add(est).After(dl) {
+			q.mu.Unlock()
+			return nil, &DeadlineError{Key: key, Wait: est, Remaining: dl.Sub(now)}
+		}
+	}
+	heap.Push(&q.waiters, w)
+	l.dispatch(q)
+	q.mu.Unlock()
+
+	select {
+	case <-w.ready:
+		return l.ticket(q, amt, l.cfg.Clock.Now().Sub(now)), nil
+	case <-ctx.Done():
+		q.mu.Lock()
+		admitted := w.admitted
+		if !admitted {
+			heap.Remove(&q.waiters, w.index)
+			l.dispatch(q)
+		}
+		q.mu.Unlock()
+		if admitted {
+			l.giveBack(q, pacing.Amount{Tokens: amt.Tokens})
+		}
+		return nil, context.Cause(ctx)
+	}
+}
+
+// Throttled reports a throttle of axis a on key: the limiter lowers that
+// axis' rate and empties its bucket. It reports whether the rate was lowered
+// (throttles within the cooldown of a decrease only empty the bucket).
+func (l *Limiter) Throttled(ctx context.Context, key string, kc pacing.KeyConfig, a pacing.Axis) bool {
+	lowered, err := l.cfg.Store.Throttled(ctx, key, kc, a)
+	if err != nil {
+		l.storeErrors.Add(1)
+		lowered, _ = l.fallback.Throttled(ctx, key, kc, a)
+	}
+	return lowered
+}
+
+// State returns a snapshot of key's buckets and rates.
+func (l *Limiter) State(ctx context.Context, key string, kc pacing.KeyConfig) pacing.KeyState {
+	st, err := l.cfg.Store.State(ctx, key, kc)
+	if err != nil {
+		l.storeErrors.Add(1)
+		st, _ = l.fallback.State(ctx, key, kc)
+	}
+	return st
+}
+
+func (l *Limiter) ticket(q *queue, amt pacing.Amount, waited time.Duration) *Ticket {
+	l.outstanding.Add(1)
+	return &Ticket{l: l, q: q, amt: amt, Waited: waited}
+}
+
+func (l *Limiter) priorityBoost(p Priority, kc pacing.KeyConfig) float64 {
+	if p == Batch {
+		return 0
+	}
+	return l.cfg.PriorityBoost * float64(kc.Tokens.Window)
+}
+
+func (l *Limiter) queue(key string) *queue {
+	if q, ok := l.queues.Load(key); ok {
+		return q.(*queue)
+	}
+	q, _ := l.queues.LoadOrStore(key, &queue{key: key})
+	return q.(*queue)
+}
+
+// reserve calls the store, falling back to the local store on error.
+// Called with q.mu held.
+func (l *Limiter) reserve(ctx context.Context, q *queue, amt pacing.Amount) pacing.ReserveResult {
+	res, err := l.cfg.Store.Reserve(ctx, q.key, q.cfg, amt)
+	if err != nil {
+		l.storeErrors.Add(1)
+		res, _ = l.fallback.Reserve(ctx, q.key, q.cfg, amt)
+	}
+	return res
+}
+
+func (l *Limiter) giveBack(q *queue, amt pacing.Amount) {
+	if amt.Tokens == 0 && amt.Requests == 0 {
+		return
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	ctx := context.Background()
+	if err := l.cfg.Store.Return(ctx, q.key, q.cfg, amt); err != nil {
+		l.storeErrors.Add(1)
+		_ = l.fallback.Return(ctx, q.key, q.cfg, amt)
+	}
+	l.dispatch(q)
+}
+
+// estimate returns how long until w would be admitted, given the waiters
+// ordered before it, at the current rates. Called with q.mu held.
+func (l *Limiter) estimate(ctx context.Context, q *queue, w *waiter) time.Duration {
+	need := w.amt
+	for _, o := range q.waiters {
+		if o.less(w) {
+			need.Requests += o.amt.Requests
+			need.Tokens += o.amt.Tokens
+		}
+	}
+	st := l.State(ctx, q.key, q.cfg)
+	var est time.Duration
+	for a, n := range [numAxes]float64{need.Requests, need.Tokens} {
+		if !st.Limited[a] || st.Rate[a] <= 0 {
+			continue
+		}
+		win := axisOf(&q.cfg, pacing.Axis(a)).Window
+		if d := (n - st.Level[a]) / st.Rate[a] * float64(win); d > float64(est) {
+			est = time.Duration(math.Min(d, float64(maxWait)))
+		}
+	}
+	return est
+}
+
+// dispatch admits waiters from the head of q while they fit, then arms a
+// timer for the head. Called with q.mu held.
+func (l *Limiter) dispatch(q *queue) {
+	for len(q.waiters) > 0 {
+		head := q.waiters[0]
+		res := l.reserve(context.Background(), q, head.amt)
+		if !res.OK {
+			q.arm(l, res.Wait)
+			return
+		}
+		heap.Pop(&q.waiters)
+		head.admitted = true
+		close(head.ready)
+	}
+	q.disarm()
+}
+
+// queue holds the waiters of one key.
+type queue struct {
+	key string
+
+	mu      sync.Mutex
+	cfg     pacing.KeyConfig
+	waiters waiterHeap
+	seq     uint64
+	timer   Timer
+}
+
+func (q *queue) nextSeq() uint64 { q.seq++; return q.seq }
+
+func (q *queue) arm(l *Limiter, d time.Duration) {
+	q.disarm()
+	if d <= 0 {
+		d = time.Millisecond
+	}
+	q.timer = l.cfg.Clock.AfterFunc(d, func() {
+		q.mu.Lock()
+		defer q.mu.Unlock()
+		q.timer = nil
+		l.dispatch(q)
+	})
+}
+
+func (q *queue) disarm() {
+	if q.timer != nil {
+		q.timer.Stop()
+		q.timer = nil
+	}
+}
+
+type waiter struct {
+	amt      pacing.Amount
+	order    time.Time
+	seq      uint64
+	ready    chan struct{}
+	admitted bool
+	index    int
+}
+
+func (w *waiter) less(o *waiter) bool {
+	if !w.order.Equal(o.order) {
+		return w.order.Before(o.order)
+	}
+	return w.seq < o.seq
+}
+
+type waiterHeap []*waiter
+
+func (h waiterHeap) Len() int           { return len(h) }
+func (h waiterHeap) Less(i, j int) bool { return h[i].less(h[j]) }
+func (h waiterHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index = i
+	h[j].index = j
+}
+func (h *waiterHeap) Push(x any) {
+	w := x.(*waiter)
+	w.index = len(*h)
+	*h = append(*h, w)
+}
+func (h *waiterHeap) Pop() any {
+	old := *h
+	w := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	w.index = -1
+	return w
+}

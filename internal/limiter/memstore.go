@@ -1,0 +1,123 @@
+package limiter
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/bedrockguard/bedrockguard/pacing"
+)
+
+// Clock is the time source of the pacing layer. The default is the wall
+// clock; tests run under testing/synctest or inject their own.
+type Clock interface {
+	Now() time.Time
+	// AfterFunc calls f in its own goroutine after d, like time.AfterFunc.
+	AfterFunc(d time.Duration, f func()) Timer
+}
+
+// Timer is the part of *time.Timer that the limiter uses.
+type Timer interface {
+	Stop() bool
+}
+
+type wallClock struct{}
+
+func (wallClock) Now() time.Time                            { return time.Now() }
+func (wallClock) AfterFunc(d time.Duration, f func()) Timer { return time.AfterFunc(d, f) }
+
+// WallClock returns the real clock.
+func WallClock() Clock { return wallClock{} }
+
+// MemoryStore is the in-process [pacing.Store]. The zero value is not usable; call
+// [NewMemoryStore]. It is safe for concurrent use.
+type MemoryStore struct {
+	now  func() time.Time
+	keys sync.Map // key -> *memKey
+}
+
+type memKey struct {
+	mu   sync.Mutex
+	axes [numAxes]axis
+}
+
+// NewMemoryStore returns an in-process store that reads time from now
+// (time.Now when nil).
+func NewMemoryStore(now func() time.Time) *MemoryStore {
+	if now == nil {
+		now = time.Now
+	}
+	return &MemoryStore{now: now}
+}
+
+// lock returns key's state, locked and brought up to date at now; the
+// caller unlocks it.
+func (m *MemoryStore) lock(key string, cfg *pacing.KeyConfig) (*memKey, time.Time) {
+	v, ok := m.keys.Load(key)
+	if !ok {
+		v, _ = m.keys.LoadOrStore(key, new(memKey))
+	}
+	k := v.(*memKey)
+	k.mu.Lock()
+	now := m.now()
+	for a := range numAxes {
+		k.axes[a].advance(axisOf(cfg, pacing.Axis(a)), now)
+	}
+	return k, now
+}
+
+// Reserve implements [pacing.Store].
+func (m *MemoryStore) Reserve(_ context.Context, key string, cfg pacing.KeyConfig, amt pacing.Amount) (pacing.ReserveResult, error) {
+	k, now := m.lock(key, &cfg)
+	defer k.mu.Unlock()
+	st := &k.axes
+	w := max(st[pacing.Requests].wait(&cfg.Requests, now, amt.Requests), st[pacing.Tokens].wait(&cfg.Tokens, now, amt.Tokens))
+	if w > 0 {
+		return pacing.ReserveResult{Wait: w}, nil
+	}
+	st[pacing.Requests].take(&cfg.Requests, now, amt.Requests)
+	st[pacing.Tokens].take(&cfg.Tokens, now, amt.Tokens)
+	return pacing.ReserveResult{OK: true}, nil
+}
+
+// Return implements [pacing.Store].
+func (m *MemoryStore) Return(_ context.Context, key string, cfg pacing.KeyConfig, amt pacing.Amount) error {
+	k, now := m.lock(key, &cfg)
+	defer k.mu.Unlock()
+	st := &k.axes
+	st[pacing.Requests].give(&cfg.Requests, now, amt.Requests)
+	st[pacing.Tokens].give(&cfg.Tokens, now, amt.Tokens)
+	return nil
+}
+
+// Throttled implements [pacing.Store].
+func (m *MemoryStore) Throttled(_ context.Context, key string, cfg pacing.KeyConfig, a pacing.Axis) (bool, error) {
+	k, now := m.lock(key, &cfg)
+	defer k.mu.Unlock()
+	return k.axes[a].throttled(axisOf(&cfg, pacing.Axis(a)), now), nil
+}
+
+// State implements [pacing.Store].
+func (m *MemoryStore) State(_ context.Context, key string, cfg pacing.KeyConfig) (pacing.KeyState, error) {
+	k, now := m.lock(key, &cfg)
+	defer k.mu.Unlock()
+	st := &k.axes
+	var ks pacing.KeyState
+	for a := range numAxes {
+		ks.Rate[a] = st[a].rate(axisOf(&cfg, pacing.Axis(a)), now)
+		ks.Level[a] = st[a].level
+		ks.Limited[a] = st[a].limited
+	}
+	return ks, nil
+}
+
+// numAxes is the number of axes of a key.
+const numAxes = 2
+
+// axisOf returns the configuration of one axis of k.
+func axisOf(k *pacing.KeyConfig, a pacing.Axis) *pacing.AxisConfig {
+	if a == pacing.Requests {
+		return &k.Requests
+	}
+	return &k.Tokens
+}
