@@ -10,7 +10,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
 	"github.com/bedrockguard/bedrockguard"
 	"github.com/bedrockguard/bedrockguard/bedrocksim"
-	"github.com/bedrockguard/bedrockguard/internal/tokens"
 )
 
 // cannedConverse answers every request with the same Converse response, in
@@ -42,7 +41,7 @@ func benchConverse(b *testing.B, guarded bool) {
 		// not tiktoken (see the tokens package's benchmarks for that).
 		_, err := bedrockguard.Install(&cfg,
 			bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerWindow: 1e12, RequestsPerWindow: 1e12}),
-			bedrockguard.WithEstimator(tokens.Options{Tokenizer: tokens.TokenizerFunc(func(s string) int { return len(s) / 4 })}))
+			bedrockguard.WithTokenizer(func(s string) int { return len(s) / 4 }))
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -43,7 +43,7 @@ func ExampleInstall() {
 		log.Fatal(err)
 	}
 	fmt.Println(out.StopReason, aws.ToInt32(out.Usage.OutputTokens))
-	fmt.Println("reservations outstanding:", guard.Limiter().Outstanding())
+	fmt.Println("reservations outstanding:", guard.Outstanding())
 	// Output:
 	// max_tokens 16
 	// reservations outstanding: 0

@@ -200,4 +200,3 @@ func (r retryObserver) OnBudgetExhausted(ctx context.Context, cls classify.Class
 }
 
 func (retryObserver) OnGiveUp(context.Context, *retry.GiveUpError) {}
-

@@ -18,10 +18,9 @@ import (
 	"github.com/aws/smithy-go/middleware"
 	"github.com/bedrockguard/bedrockguard"
 	"github.com/bedrockguard/bedrockguard/bedrocksim"
-	"github.com/bedrockguard/bedrockguard/classify"
-	"github.com/bedrockguard/bedrockguard/internal/limiter"
+	"github.com/bedrockguard/bedrockguard/internal/guardtest"
 	gmw "github.com/bedrockguard/bedrockguard/middleware"
-	"github.com/bedrockguard/bedrockguard/retrypolicy"
+	"github.com/bedrockguard/bedrockguard/pacing"
 )
 
 const haiku = "anthropic.claude-3-5-haiku-20241022-v1:0"
@@ -52,7 +51,7 @@ func converseInput(model, text string, maxTokens int32) *bedrockruntime.Converse
 
 func assertNoLeak(t *testing.T, g *bedrockguard.Guard) {
 	t.Helper()
-	if n := g.Limiter().Outstanding(); n != 0 {
+	if n := g.Outstanding(); n != 0 {
 		t.Fatalf("%d reservations neither settled nor released", n)
 	}
 }
@@ -112,7 +111,7 @@ func TestEveryOperationSettlesToTheServersCharge(t *testing.T) {
 
 // recorder is an Observer that keeps counts.
 type recorder struct {
-	gmw.Nop
+	bedrockguard.NopObserver
 	mu                sync.Mutex
 	settles, throttle int
 	settled           int64
@@ -123,7 +122,7 @@ type recorder struct {
 	ends              int
 }
 
-func (r *recorder) Settled(_ context.Context, _ *gmw.Call, e gmw.SettleEvent) {
+func (r *recorder) Settled(_ context.Context, _ *bedrockguard.Call, e bedrockguard.SettleEvent) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.settles++
@@ -131,7 +130,7 @@ func (r *recorder) Settled(_ context.Context, _ *gmw.Call, e gmw.SettleEvent) {
 	r.finishes = append(r.finishes, e.FinishReason)
 }
 
-func (r *recorder) Throttled(_ context.Context, _ *gmw.Call, e gmw.ThrottleEvent) {
+func (r *recorder) Throttled(_ context.Context, _ *bedrockguard.Call, e bedrockguard.ThrottleEvent) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.throttle++
@@ -141,16 +140,16 @@ func (r *recorder) Throttled(_ context.Context, _ *gmw.Call, e gmw.ThrottleEvent
 	}
 }
 
-func (r *recorder) OnRetry(_ context.Context, e retrypolicy.RetryEvent) {
+func (r *recorder) Retry(_ context.Context, _ *bedrockguard.Call, e bedrockguard.RetryEvent) {
+	if e.BudgetExhausted {
+		return // a refused retry, not a retry
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.retries = append(r.retries, e.Class.Kind.String())
 }
 
-func (r *recorder) OnBudgetExhausted(context.Context, classify.Class)  {}
-func (r *recorder) OnGiveUp(context.Context, *retrypolicy.GiveUpError) {}
-
-func (r *recorder) End(context.Context, *gmw.Call, error) {
+func (r *recorder) End(context.Context, *bedrockguard.Call, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.ends++
@@ -161,7 +160,7 @@ func TestThrottleIsRetriedAndLowersTheRate(t *testing.T) {
 	obs := &recorder{}
 	g, err := bedrockguard.Install(&cfg,
 		bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerWindow: 1_000_000, Window: 10 * time.Second}),
-		bedrockguard.WithObserver(obs), bedrockguard.WithRetry(fastRetry()), bedrockguard.WithMaxAttempts(2))
+		bedrockguard.WithObserver(obs), guardtest.FastRetry(), bedrockguard.WithMaxAttempts(2))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,9 +203,9 @@ func TestDeadlineFailsAtOnceWithTypedError(t *testing.T) {
 	defer cancel()
 	start := time.Now()
 	_, err = client.Converse(ctx, converseInput(haiku, "hi", 900))
-	var de *limiter.DeadlineError
+	var de *bedrockguard.DeadlineError
 	if !errors.As(err, &de) {
-		t.Fatalf("err = %v, want a *limiter.DeadlineError", err)
+		t.Fatalf("err = %v, want a *bedrockguard.DeadlineError", err)
 	}
 	if de.Wait < 5*time.Second {
 		t.Fatalf("estimated wait %v", de.Wait)
@@ -223,9 +222,9 @@ func TestTooLargeFailsAtOnce(t *testing.T) {
 	}
 	client := bedrockruntime.NewFromConfig(cfg)
 	_, err = client.Converse(context.Background(), converseInput(haiku, "hi", 4000))
-	var tl *limiter.TooLargeError
+	var tl *bedrockguard.TooLargeError
 	if !errors.As(err, &tl) || tl.Capacity != 1000 {
-		t.Fatalf("err = %v, want a *limiter.TooLargeError", err)
+		t.Fatalf("err = %v, want a *bedrockguard.TooLargeError", err)
 	}
 }
 
@@ -290,7 +289,7 @@ func TestOnlyBedrockRuntimeIsTouched(t *testing.T) {
 
 func TestInstallTwiceDoesNotDouble(t *testing.T) {
 	sim, cfg := newSim(t, bedrocksim.Options{Faults: bedrocksim.Faults{ServiceUnavailable: bedrocksim.Trigger{Next: 100}}})
-	g, err := bedrockguard.New(bedrockguard.WithMaxAttempts(2), bedrockguard.WithRetry(fastRetry()))
+	g, err := bedrockguard.New(bedrockguard.WithMaxAttempts(2), guardtest.FastRetry())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -333,11 +332,6 @@ func TestPanicInsideTheStackReleases(t *testing.T) {
 		client.Converse(context.Background(), converseInput(haiku, "x", 10))
 	}()
 	assertNoLeak(t, g)
-}
-
-// fastRetry keeps real backoff sleeps short in tests that count attempts.
-func fastRetry() retrypolicy.Options {
-	return retrypolicy.Options{ThrottleBase: time.Millisecond, ServerErrorBase: time.Millisecond, ModelNotReadyBase: time.Millisecond}
 }
 
 func TestObserveOnlyReportsWithoutPacing(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
 	"github.com/bedrockguard/bedrockguard"
 	"github.com/bedrockguard/bedrockguard/bedrocksim"
+	"github.com/bedrockguard/bedrockguard/internal/guardtest"
 )
 
 // The guard's pacing through the real client, on synctest's clock: the
@@ -106,7 +107,7 @@ func TestEveryFailurePathReleases(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			sim, cfg := newSim(t, bedrocksim.Options{OutputFraction: 1, Faults: f})
 			g, err := bedrockguard.Install(&cfg, bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerWindow: 1_000_000}),
-				bedrockguard.WithRetry(fastRetry()), bedrockguard.WithMaxAttempts(3))
+				guardtest.FastRetry(), bedrockguard.WithMaxAttempts(3))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -17,8 +17,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
 	"github.com/bedrockguard/bedrockguard"
 	"github.com/bedrockguard/bedrockguard/bedrocksim"
+	"github.com/bedrockguard/bedrockguard/internal/guardtest"
+	"github.com/bedrockguard/bedrockguard/internal/retry"
 	"github.com/bedrockguard/bedrockguard/otelbridge"
-	"github.com/bedrockguard/bedrockguard/retrypolicy"
 )
 
 // TestWithAttributes checks that the constant attributes reach every data
@@ -42,7 +43,7 @@ func TestWithAttributes(t *testing.T) {
 		Faults: bedrocksim.Faults{StreamThrottle: bedrocksim.Trigger{Next: 1}},
 	}, b.Option(),
 		bedrockguard.WithQuota(haiku, bedrockguard.Quota{TokensPerWindow: 2000, Window: time.Second}),
-		bedrockguard.WithRetry(retrypolicy.Options{ThrottleBase: time.Millisecond, MaxBackoff: 5 * time.Millisecond}))
+		guardtest.Retry(func(o *retry.Options) { o.ThrottleBase, o.MaxBackoff = time.Millisecond, 5*time.Millisecond }))
 	client := bedrockruntime.NewFromConfig(cfg)
 	ctx := context.Background()
 	out, err := client.ConverseStream(ctx, streamInput(haiku, strings.Repeat("word ", 200), 300))
@@ -135,7 +136,7 @@ func TestNoopProvidersWithRetries(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, _, cfg := newSim(t, bedrocksim.Options{Faults: bedrocksim.Faults{ServiceUnavailable: bedrocksim.Trigger{Next: 1}}},
-		b.Option(), bedrockguard.WithRetry(retrypolicy.Options{ServerErrorBase: time.Millisecond, MaxBackoff: 5 * time.Millisecond}))
+		b.Option(), guardtest.Retry(func(o *retry.Options) { o.ServerErrorBase, o.MaxBackoff = time.Millisecond, 5*time.Millisecond }))
 	if _, err := bedrockruntime.NewFromConfig(cfg).Converse(context.Background(), converseInput(haiku, "hello", 10)); err != nil {
 		t.Fatal(err)
 	}

@@ -10,8 +10,6 @@ import (
 
 	"github.com/bedrockguard/bedrockguard"
 	"github.com/bedrockguard/bedrockguard/bedrocksim"
-	"github.com/bedrockguard/bedrockguard/internal/engine"
-	"github.com/bedrockguard/bedrockguard/internal/tokens"
 	"github.com/bedrockguard/bedrockguard/otelbridge"
 )
 
@@ -35,7 +33,7 @@ func BenchmarkConverse(b *testing.B) {
 		name string
 		opt  func(b *testing.B) bedrockguard.Option
 	}{
-		{"off", func(*testing.B) bedrockguard.Option { return bedrockguard.WithObserver(engine.Nop{}) }},
+		{"off", func(*testing.B) bedrockguard.Option { return bedrockguard.WithObserver(bedrockguard.NopObserver{}) }},
 		{"on", func(b *testing.B) bedrockguard.Option { return sdkBridge(b).Option() }},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
@@ -58,24 +56,24 @@ func BenchmarkConverse(b *testing.B) {
 func BenchmarkEvents(b *testing.B) {
 	for _, tc := range []struct {
 		name string
-		obs  func(b *testing.B) engine.Observer
+		obs  func(b *testing.B) bedrockguard.Observer
 	}{
-		{"off", func(*testing.B) engine.Observer { return engine.Nop{} }},
-		{"on", func(b *testing.B) engine.Observer { return sdkBridge(b) }},
+		{"off", func(*testing.B) bedrockguard.Observer { return bedrockguard.NopObserver{} }},
+		{"on", func(b *testing.B) bedrockguard.Observer { return sdkBridge(b).Observer() }},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			o := tc.obs(b)
-			c := &engine.Call{
-				Operation: "Converse", ModelID: haiku, Region: "us-east-1", Key: "us-east-1/" + haiku,
-				Estimate: tokens.Estimate{ModelID: haiku, Family: tokens.Anthropic, InputTokens: 12, MaxTokens: 100, Burndown: 1},
+			c := &bedrockguard.Call{
+				Operation: "Converse", ModelID: haiku, Region: "us-east-1",
+				GenAIOperation: "chat", InputTokens: 12, MaxTokens: 100, ReservedTokens: 112,
 			}
-			settle := engine.SettleEvent{Usage: tokens.Usage{InputTokens: 11, OutputTokens: 40}, Reserved: 112, Settled: 51, FinishReason: "end_turn"}
+			settle := bedrockguard.SettleEvent{Usage: bedrockguard.Usage{InputTokens: 11, OutputTokens: 40}, Reserved: 112, Settled: 51, FinishReason: "end_turn"}
 			b.ReportAllocs()
 			for b.Loop() {
 				ctx := o.Start(context.Background(), c)
 				o.Paced(ctx, c, 0, nil)
 				actx := o.AttemptStart(ctx, c, 1)
-				o.AttemptEnd(actx, c, engine.AttemptEvent{Attempt: 1, RequestID: "req-1"})
+				o.AttemptEnd(actx, c, bedrockguard.AttemptEvent{Attempt: 1, RequestID: "req-1"})
 				o.Settled(actx, c, settle)
 				o.End(ctx, c, nil)
 			}

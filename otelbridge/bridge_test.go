@@ -19,8 +19,8 @@ import (
 
 	"github.com/bedrockguard/bedrockguard"
 	"github.com/bedrockguard/bedrockguard/bedrocksim"
+	"github.com/bedrockguard/bedrockguard/internal/guardtest"
 	"github.com/bedrockguard/bedrockguard/otelbridge"
-	"github.com/bedrockguard/bedrockguard/retrypolicy"
 )
 
 const (
@@ -118,10 +118,6 @@ func drain(t testing.TB, out *bedrockruntime.ConverseStreamOutput) (string, erro
 	return string(text), st.Err()
 }
 
-func fastRetry() retrypolicy.Options {
-	return retrypolicy.Options{ThrottleBase: time.Millisecond, ServerErrorBase: time.Millisecond, ModelNotReadyBase: time.Millisecond}
-}
-
 func attrOf(kvs []attribute.KeyValue, k attribute.Key) (attribute.Value, bool) {
 	for _, kv := range kvs {
 		if kv.Key == k {
@@ -171,7 +167,7 @@ func TestEveryThrottleOnceAsEventAndCounter(t *testing.T) {
 	},
 		tel.bridge.Option(),
 		bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerWindow: 1_000_000, Window: 10 * time.Second}),
-		bedrockguard.WithRetry(fastRetry()), bedrockguard.WithMaxAttempts(2))
+		guardtest.FastRetry(), bedrockguard.WithMaxAttempts(2))
 	client := bedrockruntime.NewFromConfig(cfg)
 	ctx := context.Background()
 
@@ -201,7 +197,7 @@ func TestEveryThrottleOnceAsEventAndCounter(t *testing.T) {
 	if _, err := drain(t, out); err == nil {
 		t.Fatal("want the mid-stream throttle")
 	}
-	if n := g.Limiter().Outstanding(); n != 0 {
+	if n := g.Outstanding(); n != 0 {
 		t.Fatalf("%d reservations outstanding", n)
 	}
 

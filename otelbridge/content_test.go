@@ -14,6 +14,7 @@ import (
 
 	"github.com/bedrockguard/bedrockguard"
 	"github.com/bedrockguard/bedrockguard/bedrocksim"
+	"github.com/bedrockguard/bedrockguard/internal/guardtest"
 )
 
 // TestNoPromptOrCompletionText sends prompts with a marker through
@@ -29,7 +30,7 @@ func TestNoPromptOrCompletionText(t *testing.T) {
 		Faults:         bedrocksim.Faults{StreamThrottle: bedrocksim.Trigger{Next: 1}, StreamThrottleAfter: 3},
 	}, tel.bridge.Option(),
 		bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerWindow: 1_000_000, Window: 10 * time.Second}),
-		bedrockguard.WithRetry(fastRetry()), bedrockguard.WithMaxAttempts(2))
+		guardtest.FastRetry(), bedrockguard.WithMaxAttempts(2))
 	client := bedrockruntime.NewFromConfig(cfg)
 	ctx := context.Background()
 

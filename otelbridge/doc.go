@@ -1,16 +1,15 @@
 // Package otelbridge reports bedrockguard's events as OpenTelemetry spans
 // and metrics. It is the only package of the module that imports
-// OpenTelemetry: the guard emits through middleware.Observer (a no-op by
-// default), and a [Bridge] implements it together with
-// retrypolicy.Observer.
+// OpenTelemetry: the guard emits through bedrockguard.Observer (a no-op by
+// default), and a [Bridge] implements it.
 //
 //	bridge, err := otelbridge.New() // global providers; or WithTracerProvider / WithMeterProvider
 //	if err != nil { ... }
-//	guard, err := bedrockguard.Install(&cfg, bridge.Option()) // = bedrockguard.WithObserver(bridge)
+//	guard, err := bedrockguard.Install(&cfg, bridge.Option()) // = bedrockguard.WithObserver(bridge.Observer())
 //	client := bedrockruntime.NewFromConfig(cfg)
 //
 // Instruments are created once, in [New]. Attribute keys are declared as
-// constants here ([KeyOperationName]...), since the otel semconv packages
+// constants in this package (the names are listed below and in README.md), since the otel semconv packages
 // from v1.42 dropped the GenAI keys. The GenAI conventions are at
 // Development status; names follow the latest published ones.
 //

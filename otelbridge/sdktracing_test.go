@@ -9,8 +9,8 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	oteltrace "go.opentelemetry.io/otel/trace"
 
-	"github.com/bedrockguard/bedrockguard"
 	"github.com/bedrockguard/bedrockguard/bedrocksim"
+	"github.com/bedrockguard/bedrockguard/internal/guardtest"
 	"github.com/bedrockguard/bedrockguard/otelbridge"
 )
 
@@ -76,7 +76,7 @@ func TestSDKTracingOnNoDuplicateOperationSpan(t *testing.T) {
 	tel := newTelemetry(t)
 	_, _, cfg := newSim(t, bedrocksim.Options{
 		Faults: bedrocksim.Faults{ServiceUnavailable: bedrocksim.Trigger{Next: 1}},
-	}, tel.bridge.Option(), bedrockguard.WithRetry(fastRetry()))
+	}, tel.bridge.Option(), guardtest.FastRetry())
 	client := bedrockruntime.NewFromConfig(cfg, func(o *bedrockruntime.Options) { o.TracerProvider = smithyOTel{tel.tp} })
 	if _, err := client.Converse(context.Background(), converseInput(haiku, "hello", 50)); err != nil {
 		t.Fatal(err)

@@ -21,7 +21,9 @@ import (
 
 	"github.com/bedrockguard/bedrockguard"
 	"github.com/bedrockguard/bedrockguard/bedrocksim"
+	"github.com/bedrockguard/bedrockguard/internal/guardtest"
 	"github.com/bedrockguard/bedrockguard/internal/limiter"
+	"github.com/bedrockguard/bedrockguard/internal/retry"
 	"github.com/bedrockguard/bedrockguard/otelbridge"
 )
 
@@ -109,8 +111,6 @@ func TestMetricsAndSpansAsDocumented(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer bridge.Shutdown()
-	retry := fastRetry()
-	retry.BudgetCapacity, retry.RetryCost = 1, 1
 	sim, g, cfg := newSim(t, bedrocksim.Options{
 		Window: 10 * time.Second,
 		Faults: bedrocksim.Faults{ServiceUnavailable: bedrocksim.Trigger{Next: 2}},
@@ -119,8 +119,9 @@ func TestMetricsAndSpansAsDocumented(t *testing.T) {
 		bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerWindow: 1_000_000, Window: 10 * time.Second}),
 		bedrockguard.WithQuota(nova, bedrockguard.Quota{RequestsPerWindow: 50, Window: time.Second}),
 		// Every key starts empty, so that every first call waits a little.
-		bedrockguard.WithPacing(limiter.Config{InitialFill: -1}),
-		bedrockguard.WithRetry(retry), bedrockguard.WithMaxAttempts(3))
+		guardtest.Pacing(func(c *limiter.Config) { c.InitialFill = -1 }),
+		guardtest.FastRetry(), guardtest.Retry(func(o *retry.Options) { o.BudgetCapacity, o.RetryCost = 1, 1 }),
+		bedrockguard.WithMaxAttempts(3))
 	client := bedrockruntime.NewFromConfig(cfg)
 	ctx := context.Background()
 
@@ -154,7 +155,7 @@ func TestMetricsAndSpansAsDocumented(t *testing.T) {
 	if _, err := client.Converse(ctx, converseInput(haiku, "x", 2_000_000)); err == nil {
 		t.Fatal("want a TooLargeError")
 	}
-	if n := g.Limiter().Outstanding(); n != 0 {
+	if n := g.Outstanding(); n != 0 {
 		t.Fatalf("%d reservations outstanding", n)
 	}
 	if got := sim.Stats().Keys[haiku].Errors["ServiceUnavailableException"]; got != 2 {

@@ -3,6 +3,7 @@ package otelbridge_test
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
@@ -13,21 +14,26 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 )
 
-// deadStore is a shared Store that is down: every call fails.
-type deadStore struct{}
+// deadStore is a shared Store that is down: every call fails. It counts
+// its calls: each is a store error the guard served locally.
+type deadStore struct{ calls atomic.Int64 }
 
 var errDown = errors.New("store down")
 
-func (deadStore) Reserve(context.Context, string, pacing.KeyConfig, pacing.Amount) (pacing.ReserveResult, error) {
+func (s *deadStore) Reserve(context.Context, string, pacing.KeyConfig, pacing.Amount) (pacing.ReserveResult, error) {
+	s.calls.Add(1)
 	return pacing.ReserveResult{}, errDown
 }
-func (deadStore) Return(context.Context, string, pacing.KeyConfig, pacing.Amount) error {
+func (s *deadStore) Return(context.Context, string, pacing.KeyConfig, pacing.Amount) error {
+	s.calls.Add(1)
 	return errDown
 }
-func (deadStore) Throttled(context.Context, string, pacing.KeyConfig, pacing.Axis) (bool, error) {
+func (s *deadStore) Throttled(context.Context, string, pacing.KeyConfig, pacing.Axis) (bool, error) {
+	s.calls.Add(1)
 	return false, errDown
 }
-func (deadStore) State(context.Context, string, pacing.KeyConfig) (pacing.KeyState, error) {
+func (s *deadStore) State(context.Context, string, pacing.KeyConfig) (pacing.KeyState, error) {
+	s.calls.Add(1)
 	return pacing.KeyState{}, errDown
 }
 
@@ -35,16 +41,17 @@ func (deadStore) State(context.Context, string, pacing.KeyConfig) (pacing.KeySta
 // errors counter.
 func TestStoreErrorsCounted(t *testing.T) {
 	tel := newTelemetry(t)
-	_, g, cfg := newSim(t, bedrocksim.Options{}, tel.bridge.Option(),
-		bedrockguard.WithStore(deadStore{}),
+	store := &deadStore{}
+	_, _, cfg := newSim(t, bedrocksim.Options{}, tel.bridge.Option(),
+		bedrockguard.WithStore(store),
 		bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerWindow: 1_000_000}))
 	client := bedrockruntime.NewFromConfig(cfg)
 	if _, err := client.Converse(context.Background(), converseInput(haiku, "hello", 50)); err != nil {
 		t.Fatalf("a dead store must not fail the call: %v", err)
 	}
-	want := g.Limiter().StoreErrors()
+	want := store.calls.Load()
 	if want == 0 {
-		t.Fatal("the limiter counted no store error")
+		t.Fatal("the guard made no store call")
 	}
 	m := tel.metrics(t)[otelbridge.MetricPacingStoreErrors]
 	sum, ok := m.Data.(metricdata.Sum[int64])

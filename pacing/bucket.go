@@ -61,4 +61,3 @@ type AxisConfig struct {
 	AIMDIncrease float64
 	Cooldown     time.Duration
 }
-

@@ -59,4 +59,3 @@ type Store interface {
 	// State returns a snapshot of key.
 	State(ctx context.Context, key string, cfg KeyConfig) (KeyState, error)
 }
-

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -13,84 +14,187 @@ import (
 	smithy "github.com/aws/smithy-go"
 )
 
-// ServiceCode is Bedrock's service code in Service Quotas.
-const ServiceCode = "bedrock"
+// serviceCode is Bedrock's service code in Service Quotas.
+const serviceCode = "bedrock"
 
-// Backoff is how [Discover] retries a call that the Service Quotas API
-// throttled (TooManyRequestsException): delay n (from 0) is drawn
-// uniformly from [d/2, d], d = min(Max, Base×2ⁿ), up to Retries times.
-type Backoff struct {
-	Base    time.Duration
-	Max     time.Duration
-	Retries int
-}
+// How Discover retries a call that the Service Quotas API throttled: delay
+// n (from 0) is drawn uniformly from [d/2, d], d = min(backoffMax,
+// backoffBase×2ⁿ), up to backoffRetries times.
+const (
+	backoffBase    = time.Second
+	backoffMax     = 20 * time.Second
+	backoffRetries = 6
+)
 
-// DefaultBackoff is 1 s doubling to at most 20 s, 6 retries.
-var DefaultBackoff = Backoff{Base: time.Second, Max: 20 * time.Second, Retries: 6}
-
-func (b Backoff) delay(n int) time.Duration {
-	d := b.Max
-	if n < 30 && b.Base<<n < b.Max && b.Base<<n > 0 {
-		d = b.Base << n
-	}
-	if d <= 1 {
-		return d
+func backoffDelay(n int) time.Duration {
+	d := backoffMax
+	if n < 30 && backoffBase<<n < backoffMax {
+		d = backoffBase << n
 	}
 	return d/2 + rand.N(d/2+1)
 }
 
-// Option configures [Discover], [NewCatalog] and [Cache].
-type Option func(*config)
+// Option configures [Discover]. An invalid option makes Discover fail with
+// an [*OptionError] before any call.
+type Option func(*config) error
 
 type config struct {
 	defaults bool
 	region   string
 	models   []Model
-	backoff  Backoff
-	sleep    func(context.Context, time.Duration) error
-	now      func() time.Time
 }
 
-func newConfig(opts []Option) config {
-	c := config{backoff: DefaultBackoff, sleep: sleepCtx, now: time.Now}
-	for _, o := range opts {
-		o(&c)
-	}
-	return c
+// OptionError reports an invalid option given to [Discover]: the option's
+// name and the cause, which it unwraps to. Use errors.As with a
+// *OptionError.
+type OptionError struct {
+	// Option names the option, such as "WithRegion".
+	Option string
+	// Err is what is wrong with it.
+	Err error
+}
+
+// Error returns "quotas: invalid option <Option>: <Err>".
+func (e *OptionError) Error() string {
+	return "quotas: invalid option " + e.Option + ": " + e.Err.Error()
+}
+
+// Unwrap returns the cause.
+func (e *OptionError) Unwrap() error { return e.Err }
+
+func optionErr(option, format string, args ...any) error {
+	return &OptionError{Option: option, Err: fmt.Errorf(format, args...)}
 }
 
 // WithDefaults also lists the AWS default values (ListAWSDefaultServiceQuotas):
 // each entry gets its Default, and a quota with no applied value is kept
 // with the default as its value. The client must then also implement
-// servicequotas.ListAWSDefaultServiceQuotasAPIClient (*servicequotas.Client
-// does).
-func WithDefaults() Option { return func(c *config) { c.defaults = true } }
+// servicequotas.ListAWSDefaultServiceQuotasAPIClient, as *servicequotas.Client
+// does; otherwise Discover fails with an [*OptionError].
+func WithDefaults() Option {
+	return func(c *config) error { c.defaults = true; return nil }
+}
 
 // WithRegion names the Region the client lists, which decides the
-// geographic profile prefixes of cross-region quotas (see [GeoPrefixes]).
-// [Discover] reads it from a *servicequotas.Client when not given.
-func WithRegion(region string) Option { return func(c *config) { c.region = region } }
-
-// WithModels adds models to the built-in table (see [KnownModels]); an
-// added model wins over a built-in one of the same name and version.
-func WithModels(ms ...Model) Option {
-	return func(c *config) { c.models = append(c.models, ms...) }
+// geographic inference-profile prefixes of cross-region quotas: us. from
+// us-* and ca-*, eu. from eu-*, apac. from ap-* (plus jp. from
+// ap-northeast-1 and au. from ap-southeast-2), us-gov. from GovCloud, and
+// us., eu. and apac. from an unknown Region. [Discover] reads the Region
+// from a *servicequotas.Client when this option is not given. The Region is
+// a code such as "us-east-1": lower-case letters, digits and hyphens.
+func WithRegion(region string) Option {
+	return func(c *config) error {
+		if region == "" || strings.Trim(region, "abcdefghijklmnopqrstuvwxyz0123456789-") != "" {
+			return optionErr("WithRegion", "%q is not a Region code such as us-east-1", region)
+		}
+		c.region = region
+		return nil
+	}
 }
 
-// WithBackoff replaces [DefaultBackoff].
-func WithBackoff(b Backoff) Option { return func(c *config) { c.backoff = b } }
-
-// WithSleep replaces the function that waits between throttled calls (by
-// default a timer that gives up when ctx is done). Tests inject one that
-// records the delays and returns at once.
-func WithSleep(sleep func(ctx context.Context, d time.Duration) error) Option {
-	return func(c *config) { c.sleep = sleep }
+// WithModels adds models to the built-in table that maps the display names
+// of quota names to model IDs; an added model wins over a built-in one of
+// the same name and version. Each model needs an ID and a Name, and a
+// Version of zero or more.
+func WithModels(models ...Model) Option {
+	return func(c *config) error {
+		for i, m := range models {
+			if m.ID == "" || m.Name == "" || m.Version < 0 {
+				return optionErr("WithModels", "model %d (%q, %q, version %d) needs an ID, a Name and a Version >= 0", i, m.ID, m.Name, m.Version)
+			}
+		}
+		c.models = append(c.models, models...)
+		return nil
+	}
 }
 
-// WithClock replaces time.Now, for FetchedAt and the [Cache] TTL.
-func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
+// Discover lists the Bedrock quotas applied in the client's Region
+// (service code "bedrock", every page), optionally the AWS defaults too
+// ([WithDefaults]), and returns them parsed and mapped to model IDs.
+//
+// The Service Quotas API throttles its callers; a call throttled with
+// TooManyRequestsException is retried, on top of the client's own retryer,
+// after 1 s, 2 s, 4 s … up to 20 s (each with jitter, 6 retries at most,
+// about a minute in all). The context bounds the whole discovery: when it
+// ends during a backoff, Discover returns the throttle together with the
+// context's error. Names that do not parse are kept in Catalog.Unparsed;
+// only API errors and invalid options ([*OptionError]) fail discovery.
+//
+// The IAM permissions needed are servicequotas:ListServiceQuotas, and
+// servicequotas:ListAWSDefaultServiceQuotas with WithDefaults.
+func Discover(ctx context.Context, client servicequotas.ListServiceQuotasAPIClient, opts ...Option) (*Catalog, error) {
+	if client == nil {
+		return nil, errors.New("quotas: Discover needs a Service Quotas client")
+	}
+	var cfg config
+	for _, o := range opts {
+		if o == nil {
+			continue
+		}
+		if err := o(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.region == "" {
+		if c, ok := client.(interface{ Options() servicequotas.Options }); ok {
+			cfg.region = c.Options().Region
+		}
+	}
+	var dc servicequotas.ListAWSDefaultServiceQuotasAPIClient
+	if cfg.defaults {
+		var ok bool
+		if dc, ok = client.(servicequotas.ListAWSDefaultServiceQuotasAPIClient); !ok {
+			return nil, optionErr("WithDefaults", "the client (%T) has no ListAWSDefaultServiceQuotas", client)
+		}
+	}
 
-func sleepCtx(ctx context.Context, d time.Duration) error {
+	var applied, defaults []types.ServiceQuota
+	p := servicequotas.NewListServiceQuotasPaginator(client,
+		&servicequotas.ListServiceQuotasInput{ServiceCode: aws.String(serviceCode)},
+		func(o *servicequotas.ListServiceQuotasPaginatorOptions) { o.Limit = 100; o.StopOnDuplicateToken = true })
+	for page := 1; p.HasMorePages(); page++ {
+		out, err := retry(ctx, func() (*servicequotas.ListServiceQuotasOutput, error) { return p.NextPage(ctx) })
+		if err != nil {
+			return nil, fmt.Errorf("quotas: listing the %q service quotas (page %d): %w", serviceCode, page, err)
+		}
+		applied = append(applied, out.Quotas...)
+	}
+	if dc != nil {
+		p := servicequotas.NewListAWSDefaultServiceQuotasPaginator(dc,
+			&servicequotas.ListAWSDefaultServiceQuotasInput{ServiceCode: aws.String(serviceCode)},
+			func(o *servicequotas.ListAWSDefaultServiceQuotasPaginatorOptions) {
+				o.Limit = 100
+				o.StopOnDuplicateToken = true
+			})
+		for page := 1; p.HasMorePages(); page++ {
+			out, err := retry(ctx, func() (*servicequotas.ListAWSDefaultServiceQuotasOutput, error) { return p.NextPage(ctx) })
+			if err != nil {
+				return nil, fmt.Errorf("quotas: listing the %q AWS default quotas (page %d): %w", serviceCode, page, err)
+			}
+			defaults = append(defaults, out.Quotas...)
+		}
+	}
+	return newCatalog(applied, defaults, cfg), nil
+}
+
+// retry calls f until it succeeds, fails with an error other than a
+// throttle, or the backoff's retries are spent. The SDK paginators leave
+// their state unchanged on error, so calling NextPage again retries the
+// same page.
+func retry[T any](ctx context.Context, f func() (T, error)) (T, error) {
+	for n := 0; ; n++ {
+		v, err := f()
+		if err == nil || !isThrottle(err) || n >= backoffRetries {
+			return v, err
+		}
+		if serr := sleep(ctx, backoffDelay(n)); serr != nil {
+			return v, fmt.Errorf("backing off after %w: %w", err, serr)
+		}
+	}
+}
+
+// sleep waits d, or until ctx is done.
+func sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
@@ -101,74 +205,9 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// Discover lists the Bedrock quotas applied in the client's Region
-// (service code "bedrock", every page), optionally the AWS defaults too
-// ([WithDefaults]), and returns them parsed and mapped to model IDs. Calls
-// throttled with TooManyRequestsException are retried with [Backoff] on
-// top of the client's own retryer. Names that do not parse are kept in
-// Catalog.Unparsed; only API errors fail discovery.
-//
-// The IAM permissions needed are servicequotas:ListServiceQuotas, and
-// servicequotas:ListAWSDefaultServiceQuotas with WithDefaults.
-func Discover(ctx context.Context, client servicequotas.ListServiceQuotasAPIClient, opts ...Option) (*Catalog, error) {
-	cfg := newConfig(opts)
-	if cfg.region == "" {
-		if c, ok := client.(interface{ Options() servicequotas.Options }); ok {
-			opts = append(opts, WithRegion(c.Options().Region))
-		}
-	}
-	var applied, defaults []types.ServiceQuota
-	p := servicequotas.NewListServiceQuotasPaginator(client,
-		&servicequotas.ListServiceQuotasInput{ServiceCode: aws.String(ServiceCode)},
-		func(o *servicequotas.ListServiceQuotasPaginatorOptions) { o.Limit = 100; o.StopOnDuplicateToken = true })
-	for page := 1; p.HasMorePages(); page++ {
-		out, err := retry(ctx, cfg, func() (*servicequotas.ListServiceQuotasOutput, error) { return p.NextPage(ctx) })
-		if err != nil {
-			return nil, fmt.Errorf("quotas: listing the %q service quotas (page %d): %w", ServiceCode, page, err)
-		}
-		applied = append(applied, out.Quotas...)
-	}
-	if cfg.defaults {
-		dc, ok := client.(servicequotas.ListAWSDefaultServiceQuotasAPIClient)
-		if !ok {
-			return nil, errors.New("quotas: WithDefaults needs a client that also has ListAWSDefaultServiceQuotas")
-		}
-		p := servicequotas.NewListAWSDefaultServiceQuotasPaginator(dc,
-			&servicequotas.ListAWSDefaultServiceQuotasInput{ServiceCode: aws.String(ServiceCode)},
-			func(o *servicequotas.ListAWSDefaultServiceQuotasPaginatorOptions) {
-				o.Limit = 100
-				o.StopOnDuplicateToken = true
-			})
-		for page := 1; p.HasMorePages(); page++ {
-			out, err := retry(ctx, cfg, func() (*servicequotas.ListAWSDefaultServiceQuotasOutput, error) { return p.NextPage(ctx) })
-			if err != nil {
-				return nil, fmt.Errorf("quotas: listing the %q AWS default quotas (page %d): %w", ServiceCode, page, err)
-			}
-			defaults = append(defaults, out.Quotas...)
-		}
-	}
-	return NewCatalog(applied, defaults, opts...), nil
-}
-
-// retry calls f until it succeeds, fails with an error other than a
-// throttle, or the backoff's retries are spent. The SDK paginators leave
-// their state unchanged on error, so calling NextPage again retries the
-// same page.
-func retry[T any](ctx context.Context, cfg config, f func() (T, error)) (T, error) {
-	for n := 0; ; n++ {
-		v, err := f()
-		if err == nil || !IsThrottle(err) || n >= cfg.backoff.Retries {
-			return v, err
-		}
-		if serr := cfg.sleep(ctx, cfg.backoff.delay(n)); serr != nil {
-			return v, fmt.Errorf("backing off after %w: %w", err, serr)
-		}
-	}
-}
-
-// IsThrottle reports whether err is the Service Quotas API throttling its
+// isThrottle reports whether err is the Service Quotas API throttling its
 // caller (TooManyRequestsException, or a generic throttling code).
-func IsThrottle(err error) bool {
+func isThrottle(err error) bool {
 	var ae smithy.APIError
 	if !errors.As(err, &ae) {
 		return false

@@ -6,8 +6,9 @@ import (
 	"strings"
 )
 
-// Model is one known Bedrock foundation model: its base model ID and the
-// display names Service Quotas uses for it.
+// Model is a Bedrock foundation model as quota names call it: its base
+// model ID and the display names Service Quotas uses for it. Give the
+// models the built-in table lacks to [WithModels].
 type Model struct {
 	// ID is the base model ID, e.g. "anthropic.claude-sonnet-4-5-20250929-v1:0".
 	ID string
@@ -24,8 +25,8 @@ type Model struct {
 
 // knownModels is the built-in table, by provider and age. Names are matched
 // after normalization (see matchKey), so capitalization, punctuation, word
-// order, the provider's name and "Instruct" do not matter. Add a model with
-// [WithModels] until it is added here.
+// order, the provider's name and "Instruct" do not matter. Users add a
+// model with WithModels until it is added here.
 var knownModels = []Model{
 	// Anthropic Claude.
 	{ID: "anthropic.claude-3-haiku-20240307-v1:0", Name: "Anthropic Claude 3 Haiku"},
@@ -86,9 +87,6 @@ var knownModels = []Model{
 	{ID: "cohere.embed-english-v3", Name: "Cohere Embed English"},
 	{ID: "cohere.embed-multilingual-v3", Name: "Cohere Embed Multilingual"},
 }
-
-// KnownModels returns a copy of the built-in model table.
-func KnownModels() []Model { return slices.Clone(knownModels) }
 
 // dropWords are left out of match keys: provider names (some quota names
 // carry them, some do not) and "instruct" (likewise for Llama and Mistral).
@@ -184,12 +182,12 @@ var regionGeos = []struct {
 // no entry in regionGeos.
 var allGeos = []string{"us", "eu", "apac"}
 
-// GeoPrefixes returns the geographic inference-profile prefixes (without
+// geoPrefixes returns the geographic inference-profile prefixes (without
 // the dot) that a cross-region quota of region applies to: "us" for us-*
 // and ca-*, "eu" for eu-*, "apac" for ap-* (plus "jp" in ap-northeast-1
 // and "au" in ap-southeast-2), "us-gov" for GovCloud, and "us", "eu",
 // "apac" when region is empty or unknown.
-func GeoPrefixes(region string) []string {
+func geoPrefixes(region string) []string {
 	for _, g := range regionGeos {
 		if strings.HasPrefix(region, g.prefix) {
 			return slices.Clone(g.geos)
@@ -199,17 +197,17 @@ func GeoPrefixes(region string) []string {
 }
 
 // routeIDs returns the IDs a quota of scope on base applies to.
-func routeIDs(base string, scope Scope, geos []string) []string {
+func routeIDs(base, scope string, geos []string) []string {
 	var ids []string
-	if scope == OnDemand || scope == AnyRoute {
+	if scope == scopeOnDemand || scope == scopeAny {
 		ids = append(ids, base)
 	}
-	if scope == CrossRegion || scope == AnyRoute {
+	if scope == scopeCrossRegion || scope == scopeAny {
 		for _, g := range geos {
 			ids = append(ids, g+"."+base)
 		}
 	}
-	if scope == GlobalCrossRegion || scope == AnyRoute {
+	if scope == scopeGlobal || scope == scopeAny {
 		ids = append(ids, "global."+base)
 	}
 	return ids

@@ -64,7 +64,7 @@ func TestModelLookup(t *testing.T) {
 func TestModelTable(t *testing.T) {
 	keys := map[string]string{}
 	ids := map[string]bool{}
-	for _, m := range KnownModels() {
+	for _, m := range knownModels {
 		if ids[m.ID] {
 			t.Errorf("model ID %s listed twice", m.ID)
 		}
@@ -79,7 +79,7 @@ func TestModelTable(t *testing.T) {
 			}
 			keys[k] = m.ID
 		}
-		for _, id := range routeIDs(m.ID, AnyRoute, append(GeoPrefixes(""), "jp", "au", "us-gov")) {
+		for _, id := range routeIDs(m.ID, scopeAny, append(geoPrefixes(""), "jp", "au", "us-gov")) {
 			if b := tokens.BaseModelID(id); b != m.ID {
 				t.Errorf("BaseModelID(%s) = %s", id, b)
 			}
@@ -101,22 +101,22 @@ func TestRoutes(t *testing.T) {
 	const base = "anthropic.claude-sonnet-4-5-20250929-v1:0"
 	tests := []struct {
 		region string
-		scope  Scope
+		scope  string
 		want   []string
 	}{
-		{"us-east-1", OnDemand, []string{base}},
-		{"us-east-1", CrossRegion, []string{"us." + base}},
-		{"us-west-2", GlobalCrossRegion, []string{"global." + base}},
-		{"eu-central-1", CrossRegion, []string{"eu." + base}},
-		{"ap-northeast-1", CrossRegion, []string{"apac." + base, "jp." + base}},
-		{"ap-south-1", CrossRegion, []string{"apac." + base}},
-		{"us-gov-west-1", CrossRegion, []string{"us-gov." + base}},
-		{"", CrossRegion, []string{"us." + base, "eu." + base, "apac." + base}},
-		{"me-central-1", CrossRegion, []string{"us." + base, "eu." + base, "apac." + base}},
-		{"eu-west-1", AnyRoute, []string{base, "eu." + base, "global." + base}},
+		{"us-east-1", scopeOnDemand, []string{base}},
+		{"us-east-1", scopeCrossRegion, []string{"us." + base}},
+		{"us-west-2", scopeGlobal, []string{"global." + base}},
+		{"eu-central-1", scopeCrossRegion, []string{"eu." + base}},
+		{"ap-northeast-1", scopeCrossRegion, []string{"apac." + base, "jp." + base}},
+		{"ap-south-1", scopeCrossRegion, []string{"apac." + base}},
+		{"us-gov-west-1", scopeCrossRegion, []string{"us-gov." + base}},
+		{"", scopeCrossRegion, []string{"us." + base, "eu." + base, "apac." + base}},
+		{"me-central-1", scopeCrossRegion, []string{"us." + base, "eu." + base, "apac." + base}},
+		{"eu-west-1", scopeAny, []string{base, "eu." + base, "global." + base}},
 	}
 	for _, tt := range tests {
-		if got := routeIDs(base, tt.scope, GeoPrefixes(tt.region)); !slices.Equal(got, tt.want) {
+		if got := routeIDs(base, tt.scope, geoPrefixes(tt.region)); !slices.Equal(got, tt.want) {
 			t.Errorf("%s %s: %v, want %v", tt.region, tt.scope, got, tt.want)
 		}
 	}

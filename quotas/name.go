@@ -6,70 +6,49 @@ import (
 	"strings"
 )
 
-// Scope says which way of calling a model a quota counts.
-type Scope string
-
-// The scopes a Bedrock runtime quota name can carry.
+// Scopes: which way of calling a model a quota counts (Entry.Scope).
 const (
-	// OnDemand quotas ("On-demand … for M") count calls to the bare
+	// scopeOnDemand quotas ("On-demand … for M") count calls to the bare
 	// model ID in the Region.
-	OnDemand Scope = "on-demand"
-	// CrossRegion quotas ("Cross-region … for M") count calls to the
+	scopeOnDemand = "on-demand"
+	// scopeCrossRegion quotas ("Cross-region … for M") count calls to the
 	// geographic inference profiles (us., eu., apac. …) made from the
 	// Region, wherever the call is served.
-	CrossRegion Scope = "cross-region"
-	// GlobalCrossRegion quotas ("Global cross-Region … for M") count calls
-	// to the global. inference profile made from the Region.
-	GlobalCrossRegion Scope = "global-cross-region"
-	// AnyRoute is the scope of a name without one, such as "Model
+	scopeCrossRegion = "cross-region"
+	// scopeGlobal quotas ("Global cross-Region … for M") count calls to the
+	// global. inference profile made from the Region.
+	scopeGlobal = "global-cross-region"
+	// scopeAny is the scope of a name without one, such as "Model
 	// invocation max tokens per day for M": it counts every call of the
 	// model in the Region, whatever the route.
-	AnyRoute Scope = "any"
+	scopeAny = "any"
 )
 
-// Kind is what a quota limits.
-type Kind string
-
-// The quota kinds bedrockguard understands.
+// Kinds: what a quota limits (Entry.Kind).
 const (
-	// TokensPerMinute is the main runtime quota (Quota.TokensPerMinute).
-	TokensPerMinute Kind = "tokens-per-minute"
-	// RequestsPerMinute is the legacy request quota (Quota.RequestsPerMinute),
-	// no longer enforced on bedrock-runtime since 2026.
-	RequestsPerMinute Kind = "requests-per-minute"
-	// TokensPerDay is the daily token quota (Quota.TokensPerDay).
-	TokensPerDay Kind = "tokens-per-day"
+	kindTPM = "tokens-per-minute"   // bedrockguard.Quota.TokensPerWindow
+	kindRPM = "requests-per-minute" // bedrockguard.Quota.RequestsPerWindow; legacy
+	kindTPD = "tokens-per-day"      // bedrockguard.Quota.TokensPerDay
 )
 
-// Name is a parsed Service Quotas quota name, for example
+// name is a parsed Service Quotas quota name, for example
 // "Cross-region model inference tokens per minute for Anthropic Claude
-// Sonnet 4.5 V1 1M Context Length" is {CrossRegion, TokensPerMinute,
-// "Anthropic Claude Sonnet 4.5", "V1", "1M", ""}.
-type Name struct {
-	Scope Scope `json:"scope"`
-	Kind  Kind  `json:"kind"`
-	// Model is the model's display name as the quota writes it, without
-	// the variant suffixes.
-	Model string `json:"model"`
-	// Version is the " V<n>" suffix, upper-cased ("V1", "V2"), or empty.
-	Version string `json:"version,omitempty"`
-	// Context is a context-length variant such as "1M" ("… 1M Context
-	// Length"), which has a quota of its own; empty for the standard one.
-	Context string `json:"context,omitempty"`
-	// Note is a trailing parenthetical that is not a context variant, such
-	// as "doubled for cross-region calls".
-	Note string `json:"note,omitempty"`
+// Sonnet 4.5 V1 1M Context Length" is {cross-region, tokens-per-minute,
+// "Anthropic Claude Sonnet 4.5", "V1", "1M", ""}. Entry has the same
+// fields.
+type name struct {
+	scope, kind, model, version, context, note string
 }
 
-// NameError reports a quota name that [ParseName] does not understand.
-type NameError struct {
-	Name   string // the quota name, spaces normalized
-	Reason string // what is missing or not supported
+// nameError is why parseName did not understand a quota name; its reason
+// becomes Unparsed.Reason.
+type nameError struct {
+	name   string // the quota name, spaces normalized
+	reason string // what is missing or not supported
 }
 
-// Error implements error.
-func (e *NameError) Error() string {
-	return fmt.Sprintf("quotas: cannot parse quota name %q: %s", e.Name, e.Reason)
+func (e *nameError) Error() string {
+	return fmt.Sprintf("quotas: cannot parse quota name %q: %s", e.name, e.reason)
 }
 
 var (
@@ -83,7 +62,7 @@ var (
 	apiWords   = []string{"invokemodel", "model inference", "model invocation", "inference", "converse"}
 )
 
-// ParseName parses a Bedrock runtime quota name. The grammar, matched
+// parseName parses a Bedrock runtime quota name. The grammar, matched
 // case-insensitively with hyphens and spaces interchangeable, is
 //
 //	name    = [scope] api [ "max" ] kind "for" model { variant } [ "(" note ")" ]
@@ -92,53 +71,53 @@ var (
 //	kind    = "tokens per minute" | "requests per minute" | "tokens per day"
 //	variant = "V" digits | digits ("K" | "M") "Context" [ "Length" ]
 //
-// A name without a scope gets [AnyRoute]. Quotas of other parts of Bedrock
+// A name without a scope gets scopeAny. Quotas of other parts of Bedrock
 // (batch, provisioned throughput, customization, the bedrock-mantle
-// input/output split) and unknown kinds are a *[NameError].
-func ParseName(s string) (Name, error) {
+// input/output split) and unknown kinds are a *nameError.
+func parseName(s string) (name, error) {
 	s = strings.Join(strings.Fields(s), " ")
 	lower := strings.ToLower(s)
 	i := strings.Index(lower, " for ")
 	if i < 0 {
-		return Name{}, &NameError{Name: s, Reason: `no "for <model>"`}
+		return name{}, &nameError{name: s, reason: `no "for <model>"`}
 	}
 	head := strings.ReplaceAll(lower[:i], "-", " ")
 	model := strings.TrimSpace(s[i+len(" for "):])
 	for _, w := range notRuntime {
 		if strings.Contains(head, w) {
-			return Name{}, &NameError{Name: s, Reason: "not a bedrock-runtime model quota (" + w + ")"}
+			return name{}, &nameError{name: s, reason: "not a bedrock-runtime model quota (" + w + ")"}
 		}
 	}
-	var n Name
+	var n name
 	switch {
 	case strings.HasPrefix(head, "global cross region"), strings.HasPrefix(head, "global cris"), strings.HasPrefix(head, "global "):
-		n.Scope = GlobalCrossRegion
+		n.scope = scopeGlobal
 	case strings.HasPrefix(head, "cross region"), strings.HasPrefix(head, "cris "):
-		n.Scope = CrossRegion
+		n.scope = scopeCrossRegion
 	case strings.HasPrefix(head, "on demand"):
-		n.Scope = OnDemand
+		n.scope = scopeOnDemand
 	default:
-		n.Scope = AnyRoute
+		n.scope = scopeAny
 	}
 	api := false
 	for _, w := range apiWords {
 		api = api || strings.Contains(head, w)
 	}
-	if !api && n.Scope == AnyRoute {
-		return Name{}, &NameError{Name: s, Reason: "no scope and no inference API in the name"}
+	if !api && n.scope == scopeAny {
+		return name{}, &nameError{name: s, reason: "no scope and no inference API in the name"}
 	}
 	m := kindRE.FindStringSubmatch(head)
 	switch {
 	case m == nil:
-		return Name{}, &NameError{Name: s, Reason: "no tokens/requests per minute/day"}
+		return name{}, &nameError{name: s, reason: "no tokens/requests per minute/day"}
 	case m[1] == "tokens" && m[2] == "minute":
-		n.Kind = TokensPerMinute
+		n.kind = kindTPM
 	case m[1] == "requests" && m[2] == "minute":
-		n.Kind = RequestsPerMinute
+		n.kind = kindRPM
 	case m[1] == "tokens" && m[2] == "day":
-		n.Kind = TokensPerDay
+		n.kind = kindTPD
 	default:
-		return Name{}, &NameError{Name: s, Reason: m[0] + " is not a kind bedrockguard uses"}
+		return name{}, &nameError{name: s, reason: m[0] + " is not a kind bedrockguard uses"}
 	}
 	// Peel variants off the end, in any order.
 	for changed := true; changed; {
@@ -146,26 +125,26 @@ func ParseName(s string) (Name, error) {
 		if p := parenRE.FindStringSubmatchIndex(model); p != nil && !releaseRE.MatchString(model[p[2]:p[3]]) {
 			inner := strings.TrimSpace(model[p[2]:p[3]])
 			if c := contextIn.FindStringSubmatch(inner); c != nil {
-				n.Context = c[1] + strings.ToUpper(c[2])
-			} else if n.Note == "" {
-				n.Note = inner
+				n.context = c[1] + strings.ToUpper(c[2])
+			} else if n.note == "" {
+				n.note = inner
 			} else {
-				n.Note = inner + "; " + n.Note
+				n.note = inner + "; " + n.note
 			}
 			model, changed = model[:p[0]], true
 		}
 		if c := contextRE.FindStringSubmatchIndex(model); c != nil {
-			n.Context = model[c[2]:c[3]] + strings.ToUpper(model[c[4]:c[5]])
+			n.context = model[c[2]:c[3]] + strings.ToUpper(model[c[4]:c[5]])
 			model, changed = model[:c[0]], true
 		}
 		if v := versionRE.FindStringSubmatchIndex(model); v != nil {
-			n.Version = "V" + model[v[2]:v[3]]
+			n.version = "V" + model[v[2]:v[3]]
 			model, changed = model[:v[0]], true
 		}
 	}
-	n.Model = strings.TrimSpace(model)
-	if n.Model == "" {
-		return Name{}, &NameError{Name: s, Reason: "no model name"}
+	n.model = strings.TrimSpace(model)
+	if n.model == "" {
+		return name{}, &nameError{name: s, reason: "no model name"}
 	}
 	return n, nil
 }

@@ -87,5 +87,4 @@
 // codes and delays, never message text). A
 // single failed attempt with a non-retryable, non-throttle error (a
 // ValidationException, say) and a canceled call are returned unchanged.
-//
 package retrypolicy

@@ -142,7 +142,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if err != nil {
 			return err
 		}
-		ro := load.RunOptions{Observer: bridge, Config: awsCfg}
+		ro := load.RunOptions{Observer: bridge.Observer(), Config: awsCfg}
 		if !f.quiet {
 			ro.Progress = func(p load.Progress) {
 				fmt.Fprintf(stderr, "\r%-9s %4.0fs  calls %5d  ok %5d  failed %5d  throttles %5d ",

@@ -135,7 +135,7 @@ func writeQuotasJSON(w io.Writer, cat *quotas.Catalog, entries []quotas.Entry, m
 	return enc.Encode(out)
 }
 
-// guardIDs returns, in order, the IDs that entries give a guard quota.
+// guardIDs returns, sorted, the IDs that entries give a guard quota.
 // Given a -model that is an inference-profile ID, only that ID; given a
 // base model ID, every route of the model.
 func guardIDs(cat *quotas.Catalog, entries []quotas.Entry, model string) []string {
@@ -143,13 +143,26 @@ func guardIDs(cat *quotas.Catalog, entries []quotas.Entry, model string) []strin
 		return []string{model}
 	}
 	var ids []string
-	for _, id := range cat.IDs() {
-		if slices.ContainsFunc(entries, func(e quotas.Entry) bool { return e.Context == "" && slices.Contains(e.IDs, id) }) {
-			ids = append(ids, id)
+	for _, e := range entries {
+		if e.Context != "" {
+			continue
+		}
+		for _, id := range e.IDs {
+			if _, ok := cat.Quota(id); ok {
+				ids = append(ids, id)
+			}
 		}
 	}
-	return ids
+	slices.Sort(ids)
+	return slices.Compact(ids)
 }
+
+// The kinds of quota (quotas.Entry.Kind).
+const (
+	kindTPM = "tokens-per-minute"
+	kindRPM = "requests-per-minute"
+	kindTPD = "tokens-per-day"
+)
 
 func writeQuotasTable(w io.Writer, cat *quotas.Catalog, entries []quotas.Entry, f quotasFlags) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -181,18 +194,18 @@ func writeQuotasTable(w io.Writer, cat *quotas.Catalog, entries []quotas.Entry, 
 			}
 			cols := []string{"-", "-", "-"}
 			switch e.Kind {
-			case quotas.TokensPerWindow:
+			case kindTPM:
 				cols[0] = formatValue(e.Value)
-			case quotas.RequestsPerWindow:
+			case kindRPM:
 				cols[1] = formatValue(e.Value)
-			case quotas.TokensPerDay:
+			case kindTPD:
 				cols[2] = formatValue(e.Value)
 			}
 			adj := "no"
 			if e.Adjustable {
 				adj = "yes"
 			}
-			line := strings.Join([]string{label, string(e.Scope), cols[0], cols[1], cols[2], e.QuotaCode, adj}, "\t")
+			line := strings.Join([]string{label, e.Scope, cols[0], cols[1], cols[2], e.QuotaCode, adj}, "\t")
 			if f.defaults {
 				d := "-"
 				if e.Default > 0 || !e.Applied {
@@ -237,7 +250,13 @@ func writeQuotasTable(w io.Writer, cat *quotas.Catalog, entries []quotas.Entry, 
 		}
 		return nil
 	}
-	if um := cat.Unmapped(); len(um) > 0 {
+	var um []quotas.Entry
+	for _, e := range cat.Entries {
+		if e.ModelID == "" {
+			um = append(um, e)
+		}
+	}
+	if len(um) > 0 {
 		fmt.Fprintf(w, "quotas naming a model not in the model table (add it with quotas.WithModels): %d\n", len(um))
 		for _, e := range um {
 			fmt.Fprintf(w, "  %s  %s\n", e.QuotaCode, e.QuotaName)
@@ -263,11 +282,11 @@ func routeRank(id, base string) int {
 	return 1
 }
 
-func kindRank(k quotas.Kind) int {
+func kindRank(k string) int {
 	switch k {
-	case quotas.TokensPerWindow:
+	case kindTPM:
 		return 0
-	case quotas.RequestsPerWindow:
+	case kindRPM:
 		return 1
 	}
 	return 2

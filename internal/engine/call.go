@@ -99,8 +99,8 @@ func CallFrom(ctx context.Context) (*Call, bool) {
 type attemptKey struct{}
 
 type attempt struct {
-	ticket  *limiter.Ticket
-	number  int
+	ticket *limiter.Ticket
+	number int
 	tapped bool // the stream tap owns the ticket now
 }
 

@@ -11,9 +11,9 @@ import (
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/bedrockguard/bedrockguard/classify"
-	ids "github.com/bedrockguard/bedrockguard/middleware"
 	"github.com/bedrockguard/bedrockguard/internal/limiter"
 	"github.com/bedrockguard/bedrockguard/internal/tokens"
+	ids "github.com/bedrockguard/bedrockguard/middleware"
 	"github.com/bedrockguard/bedrockguard/pacing"
 )
 

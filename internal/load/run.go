@@ -36,8 +36,7 @@ type RunOptions struct {
 	// Progress, if not nil, is called about once a second.
 	Progress func(Progress)
 	// Observer, if not nil, receives the guard's events in the modes that
-	// install a guard (otelbridge's Bridge, for example). If it also
-	// implements retrypolicy.Observer it is told about retries too.
+	// install a guard (otelbridge's Bridge, for example).
 	Observer engine.Observer
 	// GuardOptions are appended to the guard's options in the modes that
 	// install one. Give the observer as Observer, not here.

@@ -68,14 +68,6 @@ type GiveUpError struct {
 	Err error
 }
 
-// Last returns the class of the last attempt.
-func (e *GiveUpError) Last() classify.Class {
-	if len(e.Attempts) == 0 {
-		return classify.Class{}
-	}
-	return e.Attempts[len(e.Attempts)-1].Class
-}
-
 // Error lists the reason and the class of every attempt, then the SDK error.
 func (e *GiveUpError) Error() string {
 	var b strings.Builder
@@ -134,4 +126,12 @@ type BudgetExhaustedError struct {
 // Error says that the budget is empty.
 func (e *BudgetExhaustedError) Error() string {
 	return fmt.Sprintf("bedrockguard: retry budget exhausted (%.1f available, %.1f needed)", e.Available, e.Cost)
+}
+
+// last returns the class of e's last attempt.
+func (e *GiveUpError) last() classify.Class {
+	if len(e.Attempts) == 0 {
+		return classify.Class{}
+	}
+	return e.Attempts[len(e.Attempts)-1].Class
 }

@@ -169,6 +169,6 @@ func (p *Policy) log(ctx context.Context, g *GiveUpError) {
 		slog.Int("attempts", len(g.Attempts)),
 		slog.Any("classes", classes),
 		slog.Any("delays", delays),
-		slog.String("error.type", g.Last().Code),
+		slog.String("error.type", g.last().Code),
 	)
 }

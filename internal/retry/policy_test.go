@@ -282,7 +282,7 @@ func TestGiveUpErrorText(t *testing.T) {
 	if g.Error() != want {
 		t.Errorf("Error() = %q", g.Error())
 	}
-	if g.Last().Kind != classify.Unavailable {
+	if g.Attempts[len(g.Attempts)-1].Class.Kind != classify.Unavailable {
 		t.Error("Last")
 	}
 }

@@ -211,7 +211,7 @@ func TestTokensPerDayFailsAtOnce(t *testing.T) {
 		t.Fatalf("attempts = %d, want 1", srv.Calls())
 	}
 	g, ok := errors.AsType[*rp.GiveUpError](err)
-	if !ok || g.Reason != rp.ReasonNotRetryable || g.Last().Kind != classify.ThrottleTokensPerDay {
+	if !ok || g.Reason != rp.ReasonNotRetryable || g.Attempts[len(g.Attempts)-1].Class.Kind != classify.ThrottleTokensPerDay {
 		t.Fatalf("err = %v", err)
 	}
 	if !strings.Contains(logs.String(), "throttle_tokens_per_day") {

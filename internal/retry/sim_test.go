@@ -107,7 +107,7 @@ func TestSimThrottleKinds(t *testing.T) {
 			break
 		}
 	}
-	if g, ok := errors.AsType[*rp.GiveUpError](err); !ok || len(g.Attempts) != 1 || g.Last().Kind != classify.ThrottleTokensPerDay {
+	if g, ok := errors.AsType[*rp.GiveUpError](err); !ok || len(g.Attempts) != 1 || g.Attempts[len(g.Attempts)-1].Class.Kind != classify.ThrottleTokensPerDay {
 		t.Errorf("tokens per day through the policy: %v", err)
 	}
 }

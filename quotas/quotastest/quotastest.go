@@ -1,18 +1,26 @@
 // Package quotastest is a fake of the AWS Service Quotas API (the JSON 1.1
 // protocol the real servicequotas client speaks) for tests of code that
-// discovers Bedrock quotas. It serves ListServiceQuotas and
+// discovers Bedrock quotas. [Handler] serves ListServiceQuotas and
 // ListAWSDefaultServiceQuotas for the "bedrock" service code, with
-// pagination and scripted throttling.
+// pagination and scripted throttling; it requires SigV4-signed requests.
+// [Sample] is a realistic set of quotas.
 //
-// Point a real client at it with static credentials:
+// Serve it with net/http/httptest and point a real client at it with
+// static credentials:
 //
-//	srv := quotastest.NewServer(quotastest.Sample(), quotastest.Options{PageSize: 5})
+//	srv := httptest.NewServer(quotastest.Handler(quotastest.Sample(), quotastest.Options{PageSize: 5}))
 //	defer srv.Close()
 //	client := servicequotas.New(servicequotas.Options{
 //		Region:       "us-east-1",
 //		BaseEndpoint: aws.String(srv.URL),
 //		Credentials:  credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""),
 //	})
+//
+// In a testing/synctest bubble, where an open loopback connection keeps
+// the bubble from ever being idle (so its fake clock never advances), serve
+// the handler in process instead, with no network at all: give the client
+// an HTTPClient whose Do calls the handler with an
+// httptest.ResponseRecorder (see the example).
 package quotastest
 
 import (
@@ -20,7 +28,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -34,63 +42,40 @@ type Quota struct {
 	Adjustable bool    // whether an increase can be requested
 }
 
-// Options configures a [Server].
+// Options configures a [Handler]. The zero value serves every quota in one
+// page (or MaxResults per page), throttles nothing and serves no defaults.
 type Options struct {
-	// PageSize is the most quotas per page; zero means the request's
-	// MaxResults, or 100.
+	// PageSize is the most quotas per page; zero or less means the
+	// request's MaxResults, or 100.
 	PageSize int
-	// ThrottleFirst is how many calls (of any operation) are answered with
-	// TooManyRequestsException before the fake starts answering.
+	// ThrottleFirst is how many requests (of any operation) are answered
+	// with TooManyRequestsException before the fake starts answering; zero
+	// or less throttles none.
 	ThrottleFirst int
 	// Defaults are served by ListAWSDefaultServiceQuotas.
 	Defaults []Quota
 }
 
-// Call is one request the fake received.
-type Call struct {
-	// Operation is the X-Amz-Target operation, e.g. "ListServiceQuotas".
-	Operation string
-	// ServiceCode, NextToken and MaxResults are the request's fields.
-	ServiceCode string
-	NextToken   string
-	MaxResults  int
-	// Signed is true when the request carried a SigV4 Authorization
-	// header for the servicequotas signing name.
-	Signed bool
-	// Throttled is true when the fake answered TooManyRequestsException.
-	Throttled bool
+// Handler returns the fake, serving applied as the account's applied quotas
+// of service code "bedrock". It is safe for concurrent use; it counts the
+// requests it receives (for Options.ThrottleFirst and the request IDs it
+// returns) from zero, so make a new one per test.
+func Handler(applied []Quota, opts Options) http.Handler {
+	opts.Defaults = slices.Clone(opts.Defaults)
+	return &server{applied: slices.Clone(applied), opts: opts}
 }
 
-// Server is the fake; its URL field is the endpoint to give the client as
-// BaseEndpoint. Close it when done.
-type Server struct {
-	*httptest.Server
-
+type server struct {
 	applied []Quota
 	opts    Options
 
-	mu    sync.Mutex
-	calls []Call
+	mu sync.Mutex
+	n  int // requests received
 }
 
 const targetPrefix = "ServiceQuotasV20190624."
 
-// NewServer starts a fake serving applied as the account's applied
-// quotas of service code "bedrock".
-func NewServer(applied []Quota, opts Options) *Server {
-	s := &Server{applied: applied, opts: opts}
-	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
-	return s
-}
-
-// Calls returns the requests received so far.
-func (s *Server) Calls() []Call {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Call(nil), s.calls...)
-}
-
-func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	target := r.Header.Get("X-Amz-Target")
 	if r.Method != http.MethodPost || !strings.HasPrefix(target, targetPrefix) ||
 		!strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-amz-json-1.1") {
@@ -102,51 +87,53 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		NextToken   *string
 		MaxResults  *int
 	}
-	body, _ := io.ReadAll(r.Body)
+	var body []byte
+	if r.Body != nil {
+		body, _ = io.ReadAll(r.Body)
+	}
 	if err := json.Unmarshal(body, &in); err != nil {
 		writeError(w, http.StatusBadRequest, "SerializationException", err.Error())
 		return
 	}
-	c := Call{
-		Operation:   strings.TrimPrefix(target, targetPrefix),
-		ServiceCode: in.ServiceCode,
-		Signed:      strings.Contains(r.Header.Get("Authorization"), "/servicequotas/aws4_request"),
-	}
+	op := strings.TrimPrefix(target, targetPrefix)
+	signed := strings.Contains(r.Header.Get("Authorization"), "/servicequotas/aws4_request")
+	nextToken, maxResults := "", 0
 	if in.NextToken != nil {
-		c.NextToken = *in.NextToken
+		nextToken = *in.NextToken
 	}
 	if in.MaxResults != nil {
-		c.MaxResults = *in.MaxResults
+		maxResults = *in.MaxResults
 	}
 	s.mu.Lock()
-	c.Throttled = len(s.calls) < s.opts.ThrottleFirst
-	s.calls = append(s.calls, c)
+	s.n++
+	n := s.n
 	s.mu.Unlock()
+	w.Header().Set("X-Amzn-RequestId", "fake-"+strconv.Itoa(n))
 
 	var list []Quota
 	switch {
-	case c.Throttled:
+	case n <= s.opts.ThrottleFirst:
 		writeError(w, http.StatusBadRequest, "TooManyRequestsException", "Rate exceeded")
 		return
-	case !c.Signed:
+	case !signed:
 		writeError(w, http.StatusForbidden, "AccessDeniedException", "missing SigV4 signature")
 		return
-	case c.Operation == "ListServiceQuotas":
+	case op == "ListServiceQuotas":
 		list = s.applied
-	case c.Operation == "ListAWSDefaultServiceQuotas":
+	case op == "ListAWSDefaultServiceQuotas":
 		list = s.opts.Defaults
 	default:
-		writeError(w, http.StatusBadRequest, "UnknownOperationException", c.Operation)
+		writeError(w, http.StatusBadRequest, "UnknownOperationException", op)
 		return
 	}
-	if c.ServiceCode != "bedrock" {
+	if in.ServiceCode != "bedrock" {
 		writeError(w, http.StatusBadRequest, "NoSuchResourceException", "The request failed because the specified service does not exist.")
 		return
 	}
 	start := 0
-	if c.NextToken != "" {
-		n, err := strconv.Atoi(strings.TrimPrefix(c.NextToken, "page-"))
-		if err != nil || !strings.HasPrefix(c.NextToken, "page-") || n < 0 || n > len(list) {
+	if nextToken != "" {
+		n, err := strconv.Atoi(strings.TrimPrefix(nextToken, "page-"))
+		if err != nil || !strings.HasPrefix(nextToken, "page-") || n < 0 || n > len(list) {
 			writeError(w, http.StatusBadRequest, "InvalidPaginationTokenException", "Invalid pagination token")
 			return
 		}
@@ -155,8 +142,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	size := s.opts.PageSize
 	if size <= 0 {
 		size = 100
-		if c.MaxResults > 0 {
-			size = c.MaxResults
+		if maxResults > 0 {
+			size = maxResults
 		}
 	}
 	end := min(start+size, len(list))
@@ -182,7 +169,6 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		out.NextToken = &tok
 	}
 	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-	w.Header().Set("X-Amzn-RequestId", "fake-"+strconv.Itoa(len(s.Calls())))
 	_ = json.NewEncoder(w).Encode(out)
 }
 
