@@ -114,8 +114,8 @@ func WithModels(models ...Model) Option {
 //
 // The Service Quotas API throttles its callers; a call throttled with
 // TooManyRequestsException is retried, on top of the client's own retryer,
-// after 1 s, 2 s, 4 s … up to 20 s (each with jitter, 6 retries at most,
-// about a minute in all). The context bounds the whole discovery: when it
+// after 1 s, 2 s, 4 s … up to 20 s (each drawn from its upper half, 6
+// retries, 51 s at most in all). The context bounds the whole discovery: when it
 // ends during a backoff, Discover returns the throttle together with the
 // context's error. Names that do not parse are kept in Catalog.Unparsed;
 // only API errors and invalid options ([*OptionError]) fail discovery.

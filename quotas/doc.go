@@ -25,8 +25,8 @@
 // customization, the account-wide "Cross-Model Max Tokens Per Day", the
 // bedrock-mantle input/output split — are kept in Catalog.Unparsed with a
 // reason, never an error. The Service Quotas API throttles its callers
-// (TooManyRequestsException); Discover backs off and retries for about a
-// minute, within the context's deadline. A catalog is a snapshot: call
+// (TooManyRequestsException); Discover backs off and retries for up to
+// 51 s, within the context's deadline. A catalog is a snapshot: call
 // Discover again (an hour apart is plenty) to see an increase, and install
 // a new guard with it. The IAM permission needed is
 // servicequotas:ListServiceQuotas (and
@@ -105,4 +105,7 @@
 //     means "no limit" to the guard).
 //   - Values are the Region's account-level quotas; they say nothing about
 //     what other applications of the account already use.
+//
+// Bedrock's quota rules this relies on, with AWS's sources, are in
+// docs/bedrock.md ("Quotas") in the repository.
 package quotas
