@@ -53,8 +53,8 @@ type call struct {
 	at                         time.Time // time.Now() when it came, on the bubble's clock in a bubble
 }
 
-func newFake(applied []quotastest.Quota, opts quotastest.Options) *fake {
-	return &fake{h: quotastest.Handler(applied, opts)}
+func newFake(applied []quotastest.Quota, opts ...quotastest.Option) *fake {
+	return &fake{h: quotastest.Handler(applied, opts...)}
 }
 
 // Do implements the servicequotas client's HTTPClient.
@@ -111,7 +111,7 @@ const (
 )
 
 func TestDiscoverCatalog(t *testing.T) {
-	f := newFake(quotastest.Sample(), quotastest.Options{PageSize: 5})
+	f := newFake(quotastest.Sample(), quotastest.WithPageSize(5))
 	cat, err := quotas.Discover(t.Context(), f.client("us-east-1"))
 	if err != nil {
 		t.Fatal(err)
@@ -219,7 +219,7 @@ func TestDiscoverCatalog(t *testing.T) {
 // on the fake clock, exactly, and takes no real time.
 func TestDiscoverRetriesThrottle(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		f := newFake(quotastest.Sample(), quotastest.Options{PageSize: 5, ThrottleFirst: 1})
+		f := newFake(quotastest.Sample(), quotastest.WithPageSize(5), quotastest.WithThrottleFirst(1))
 		start := time.Now()
 		cat, err := quotas.Discover(t.Context(), f.client("us-east-1"))
 		if err != nil {
@@ -247,7 +247,7 @@ func TestDiscoverGivesUp(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		// Throttled past the retries: the throttle is returned, after 6
 		// growing delays (1 s, 2 s … capped at 20 s, each with jitter).
-		f := newFake(quotastest.Sample(), quotastest.Options{ThrottleFirst: 100})
+		f := newFake(quotastest.Sample(), quotastest.WithThrottleFirst(100))
 		start := time.Now()
 		_, err := quotas.Discover(t.Context(), f.client("us-east-1"))
 		var tm *types.TooManyRequestsException
@@ -273,7 +273,7 @@ func TestDiscoverGivesUp(t *testing.T) {
 func TestDiscoverContextEndsBackoff(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		// The deadline ends the backoff at once, with both errors.
-		f := newFake(quotastest.Sample(), quotastest.Options{ThrottleFirst: 100})
+		f := newFake(quotastest.Sample(), quotastest.WithThrottleFirst(100))
 		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 		defer cancel()
 		start := time.Now()
@@ -290,7 +290,7 @@ func TestDiscoverContextEndsBackoff(t *testing.T) {
 		cctx, cancel := context.WithCancel(t.Context())
 		cancel()
 		start = time.Now()
-		if _, err := quotas.Discover(cctx, newFake(quotastest.Sample(), quotastest.Options{ThrottleFirst: 100}).client("us-east-1")); !errors.Is(err, context.Canceled) {
+		if _, err := quotas.Discover(cctx, newFake(quotastest.Sample(), quotastest.WithThrottleFirst(100)).client("us-east-1")); !errors.Is(err, context.Canceled) {
 			t.Errorf("cancelled: %v", err)
 		}
 		if d := time.Since(start); d != 0 {
@@ -301,7 +301,7 @@ func TestDiscoverContextEndsBackoff(t *testing.T) {
 
 func TestDiscoverDoesNotRetryOtherErrors(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		f := newFake(quotastest.Sample(), quotastest.Options{})
+		f := newFake(quotastest.Sample())
 		anon := servicequotas.New(servicequotas.Options{Region: "us-east-1", HTTPClient: f, Retryer: aws.NopRetryer{}, Credentials: aws.AnonymousCredentials{}})
 		start := time.Now()
 		_, err := quotas.Discover(t.Context(), anon)
@@ -313,7 +313,7 @@ func TestDiscoverDoesNotRetryOtherErrors(t *testing.T) {
 }
 
 func TestDiscoverRegionDecidesProfiles(t *testing.T) {
-	f := newFake(quotastest.Sample(), quotastest.Options{})
+	f := newFake(quotastest.Sample())
 	cat, err := quotas.Discover(t.Context(), f.client("eu-west-1"))
 	if err != nil {
 		t.Fatal(err)
@@ -345,7 +345,7 @@ func TestDiscoverDefaults(t *testing.T) {
 		{Name: applied[0].Name, Code: applied[0].Code, Value: 200000, Adjustable: true},
 		{Name: "Cross-region model inference tokens per minute for Anthropic Claude Haiku 4.5 V1", Code: "L-F1A000FF", Value: 250000, Adjustable: true},
 	}
-	f := newFake(applied, quotastest.Options{Defaults: defaults})
+	f := newFake(applied, quotastest.WithDefaults(defaults))
 	cat, err := quotas.Discover(t.Context(), f.client("us-east-1"), quotas.WithDefaults())
 	if err != nil {
 		t.Fatal(err)
@@ -369,7 +369,7 @@ func TestDiscoverDefaults(t *testing.T) {
 }
 
 func TestWithModels(t *testing.T) {
-	f := newFake(quotastest.Sample(), quotastest.Options{})
+	f := newFake(quotastest.Sample())
 	cat, err := quotas.Discover(t.Context(), f.client("us-east-1"),
 		quotas.WithModels(quotas.Model{ID: "acme.frontier-x1-v1:0", Name: "Frontier X1", Aliases: []string{"Acme Frontier X1"}}))
 	if err != nil {
@@ -389,7 +389,7 @@ func TestValuesAreCapped(t *testing.T) {
 	f := newFake([]quotastest.Quota{
 		{Name: "On-demand model inference tokens per minute for Amazon Nova Lite", Code: "L-1", Value: 1e18},
 		{Name: "On-demand model inference tokens per minute for Amazon Nova Pro", Code: "L-2", Value: 0.5},
-	}, quotastest.Options{})
+	})
 	cat, err := quotas.Discover(t.Context(), f.client("us-east-1"))
 	if err != nil {
 		t.Fatal(err)
@@ -413,7 +413,7 @@ func (l listOnly) ListServiceQuotas(ctx context.Context, in *servicequotas.ListS
 }
 
 func TestDiscoverOptionErrors(t *testing.T) {
-	f := newFake(quotastest.Sample(), quotastest.Options{})
+	f := newFake(quotastest.Sample())
 	for _, tt := range []struct {
 		option string
 		client servicequotas.ListServiceQuotasAPIClient

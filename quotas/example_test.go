@@ -17,7 +17,7 @@ import (
 // In an application, both clients come from one
 // config.LoadDefaultConfig; here a fake Service Quotas API stands in.
 func ExampleDiscover() {
-	srv := httptest.NewServer(quotastest.Handler(quotastest.Sample(), quotastest.Options{}))
+	srv := httptest.NewServer(quotastest.Handler(quotastest.Sample()))
 	defer srv.Close()
 	cfg := aws.Config{
 		Region:      "us-east-1",
@@ -56,7 +56,7 @@ func ExampleDiscover() {
 // List every quota that applies to one model, on any route, the way the
 // CLI's "bedrockguard quotas -model ID" does.
 func ExampleCatalog_For() {
-	srv := httptest.NewServer(quotastest.Handler(quotastest.Sample(), quotastest.Options{}))
+	srv := httptest.NewServer(quotastest.Handler(quotastest.Sample()))
 	defer srv.Close()
 	sq := servicequotas.New(servicequotas.Options{
 		Region:       "us-east-1",

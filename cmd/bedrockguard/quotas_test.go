@@ -54,10 +54,10 @@ type fakeQuotas struct {
 	tokens []string // the NextToken of each request, "" for a first page
 }
 
-func newFakeQuotas(t *testing.T, applied []quotastest.Quota, opts quotastest.Options) *fakeQuotas {
+func newFakeQuotas(t *testing.T, applied []quotastest.Quota, opts ...quotastest.Option) *fakeQuotas {
 	t.Helper()
 	f := &fakeQuotas{}
-	h := quotastest.Handler(applied, opts)
+	h := quotastest.Handler(applied, opts...)
 	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		var in struct{ NextToken string }
@@ -102,7 +102,7 @@ func rowRE(cells ...string) *regexp.Regexp {
 
 func TestQuotasTable(t *testing.T) {
 	isolateAWSEnv(t, true)
-	srv := newFakeQuotas(t, quotastest.Sample(), quotastest.Options{PageSize: 7})
+	srv := newFakeQuotas(t, quotastest.Sample(), quotastest.WithPageSize(7))
 	code, out, errOut := runCLI(t, "quotas", "-region", "us-east-1", "-endpoint", srv.URL)
 	if code != 0 {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
@@ -143,7 +143,7 @@ func TestQuotasTable(t *testing.T) {
 func TestQuotasModelJSON(t *testing.T) {
 	isolateAWSEnv(t, true)
 	t.Setenv("AWS_REGION", "us-east-1") // the region may come from the environment
-	srv := newFakeQuotas(t, quotastest.Sample(), quotastest.Options{})
+	srv := newFakeQuotas(t, quotastest.Sample())
 	const id = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
 	code, out, errOut := runCLI(t, "quotas", "-model", id, "-json", "-endpoint", srv.URL)
 	if code != 0 {
@@ -188,10 +188,10 @@ func TestQuotasModelJSON(t *testing.T) {
 func TestQuotasDefaults(t *testing.T) {
 	isolateAWSEnv(t, true)
 	applied := quotastest.Sample()[:1]
-	srv := newFakeQuotas(t, applied, quotastest.Options{Defaults: []quotastest.Quota{
+	srv := newFakeQuotas(t, applied, quotastest.WithDefaults([]quotastest.Quota{
 		{Name: applied[0].Name, Code: applied[0].Code, Value: 200000, Adjustable: true},
 		{Name: "Cross-region model inference tokens per minute for Anthropic Claude Haiku 4.5 V1", Code: "L-F1A000FF", Value: 250000, Adjustable: true},
-	}})
+	}))
 	code, out, errOut := runCLI(t, "quotas", "-region", "eu-west-1", "-defaults", "-endpoint", srv.URL)
 	if code != 0 {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
@@ -227,7 +227,7 @@ func TestQuotasBadFlags(t *testing.T) {
 // any call, when the default chain has no credentials.
 func TestQuotasWithoutCredentials(t *testing.T) {
 	isolateAWSEnv(t, false)
-	srv := newFakeQuotas(t, quotastest.Sample(), quotastest.Options{})
+	srv := newFakeQuotas(t, quotastest.Sample())
 	code, out, errOut := runCLI(t, "quotas", "-region", "us-east-1", "-endpoint", srv.URL)
 	if code != 1 || !strings.Contains(errOut, "no AWS credentials") || out != "" {
 		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errOut)
@@ -240,7 +240,7 @@ func TestQuotasWithoutCredentials(t *testing.T) {
 // TestQuotasAPIError checks that an API error is reported with the Region.
 func TestQuotasAPIError(t *testing.T) {
 	isolateAWSEnv(t, true)
-	srv := httptest.NewServer(quotastest.Handler(quotastest.Sample(), quotastest.Options{}))
+	srv := httptest.NewServer(quotastest.Handler(quotastest.Sample()))
 	srv.Close() // nothing listens: the SDK's retries fail quickly with connection refused
 	code, _, errOut := runCLI(t, "quotas", "-region", "us-east-1", "-endpoint", srv.URL, "-timeout", "20s")
 	if code != 1 || !strings.Contains(errOut, "us-east-1: quotas: listing") {

@@ -16,7 +16,7 @@ import (
 
 // List the fake's quotas with a real client over HTTP.
 func ExampleHandler() {
-	srv := httptest.NewServer(quotastest.Handler(quotastest.Sample(), quotastest.Options{PageSize: 5}))
+	srv := httptest.NewServer(quotastest.Handler(quotastest.Sample(), quotastest.WithPageSize(5)))
 	defer srv.Close()
 	client := servicequotas.New(servicequotas.Options{
 		Region:       "us-east-1",
@@ -50,7 +50,7 @@ func (c inProcess) Do(r *http.Request) (*http.Response, error) {
 // Serve the fake in process, as a test in a testing/synctest bubble must:
 // here the first call is throttled.
 func ExampleHandler_inProcess() {
-	h := quotastest.Handler(quotastest.Sample(), quotastest.Options{ThrottleFirst: 1})
+	h := quotastest.Handler(quotastest.Sample(), quotastest.WithThrottleFirst(1))
 	client := servicequotas.New(servicequotas.Options{
 		Region:      "us-east-1",
 		Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""),

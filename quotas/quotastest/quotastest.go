@@ -8,7 +8,7 @@
 // Serve it with net/http/httptest and point a real client at it with
 // static credentials:
 //
-//	srv := httptest.NewServer(quotastest.Handler(quotastest.Sample(), quotastest.Options{PageSize: 5}))
+//	srv := httptest.NewServer(quotastest.Handler(quotastest.Sample(), quotastest.WithPageSize(5)))
 //	defer srv.Close()
 //	client := servicequotas.New(servicequotas.Options{
 //		Region:       "us-east-1",
@@ -42,32 +42,48 @@ type Quota struct {
 	Adjustable bool    // whether an increase can be requested
 }
 
-// Options configures a [Handler]. The zero value serves every quota in one
-// page (or MaxResults per page), throttles nothing and serves no defaults.
-type Options struct {
-	// PageSize is the most quotas per page; zero or less means the
-	// request's MaxResults, or 100.
-	PageSize int
-	// ThrottleFirst is how many requests (of any operation) are answered
-	// with TooManyRequestsException before the fake starts answering; zero
-	// or less throttles none.
-	ThrottleFirst int
-	// Defaults are served by ListAWSDefaultServiceQuotas.
-	Defaults []Quota
+// settings are what the options set. The zero value serves every quota in
+// one page (or MaxResults per page), throttles nothing and serves no
+// defaults.
+type settings struct {
+	pageSize      int     // most quotas per page; <= 0: MaxResults, or 100
+	throttleFirst int     // requests answered with TooManyRequestsException first
+	defaults      []Quota // served by ListAWSDefaultServiceQuotas
+}
+
+// Option configures a [Handler].
+type Option func(*settings)
+
+// WithPageSize sets the most quotas per page (default: the request's
+// MaxResults, or 100).
+func WithPageSize(n int) Option { return func(s *settings) { s.pageSize = n } }
+
+// WithThrottleFirst makes the fake answer its first n requests (of any
+// operation) with TooManyRequestsException, as Service Quotas does to a
+// caller over its rate.
+func WithThrottleFirst(n int) Option { return func(s *settings) { s.throttleFirst = n } }
+
+// WithDefaults sets the AWS default quotas that ListAWSDefaultServiceQuotas
+// serves (default none).
+func WithDefaults(defaults []Quota) Option {
+	return func(s *settings) { s.defaults = slices.Clone(defaults) }
 }
 
 // Handler returns the fake, serving applied as the account's applied quotas
 // of service code "bedrock". It is safe for concurrent use; it counts the
-// requests it receives (for Options.ThrottleFirst and the request IDs it
+// requests it receives (for [WithThrottleFirst] and the request IDs it
 // returns) from zero, so make a new one per test.
-func Handler(applied []Quota, opts Options) http.Handler {
-	opts.Defaults = slices.Clone(opts.Defaults)
-	return &server{applied: slices.Clone(applied), opts: opts}
+func Handler(applied []Quota, opts ...Option) http.Handler {
+	var st settings
+	for _, o := range opts {
+		o(&st)
+	}
+	return &server{applied: slices.Clone(applied), opts: st}
 }
 
 type server struct {
 	applied []Quota
-	opts    Options
+	opts    settings
 
 	mu sync.Mutex
 	n  int // requests received
@@ -112,7 +128,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	var list []Quota
 	switch {
-	case n <= s.opts.ThrottleFirst:
+	case n <= s.opts.throttleFirst:
 		writeError(w, http.StatusBadRequest, "TooManyRequestsException", "Rate exceeded")
 		return
 	case !signed:
@@ -121,7 +137,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case op == "ListServiceQuotas":
 		list = s.applied
 	case op == "ListAWSDefaultServiceQuotas":
-		list = s.opts.Defaults
+		list = s.opts.defaults
 	default:
 		writeError(w, http.StatusBadRequest, "UnknownOperationException", op)
 		return
@@ -139,7 +155,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		start = n
 	}
-	size := s.opts.PageSize
+	size := s.opts.pageSize
 	if size <= 0 {
 		size = 100
 		if maxResults > 0 {
