@@ -17,7 +17,7 @@ import (
 // Install guards every Bedrock Runtime client made from the config. Here
 // the config points at an in-process simulator instead of AWS.
 func ExampleInstall() {
-	sim, _ := bedrocksim.New(bedrocksim.Options{OutputFraction: 1})
+	sim, _ := bedrocksim.New(bedrocksim.WithOutputFraction(1))
 	srv := httptest.NewServer(sim)
 	defer srv.Close()
 	cfg := bedrocksim.Config(srv.URL) // with AWS: config.LoadDefaultConfig(ctx)

@@ -6,14 +6,16 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/bedrockguard/bedrockguard/bedrocksim"
+	"github.com/bedrockguard/bedrockguard/internal/simtest"
 	"github.com/bedrockguard/bedrockguard/internal/wire"
 )
 
 func TestBadInput(t *testing.T) {
-	sim, _, url := start(t, bedrocksim.Options{MaxBodyBytes: 1 << 10})
+	sim, _, url := start(t, simtest.MaxBodyBytes(1<<10))
 	tests := []struct {
 		name, path, body string
 		status           int
@@ -60,7 +62,7 @@ func TestBadInput(t *testing.T) {
 }
 
 func TestThrottleWireShape(t *testing.T) {
-	_, _, url := start(t, bedrocksim.Options{DefaultQuota: bedrocksim.Quota{TokensPerWindow: 10}})
+	_, _, url := start(t, bedrocksim.WithDefaultQuota(bedrocksim.Quota{TokensPerWindow: 10}))
 	resp, err := http.Post(url+"/model/"+haiku3+"/converse", "application/json",
 		strings.NewReader(`{"messages":[{"role":"user","content":[{"text":"x"}]}]}`))
 	if err != nil {
@@ -75,30 +77,33 @@ func TestThrottleWireShape(t *testing.T) {
 	}
 }
 
+// TestStatsOverHTTP runs in a synctest bubble, whose clock starts on a
+// second and moves only when the test sleeps.
 func TestStatsOverHTTP(t *testing.T) {
-	clock := newClock()
-	_, client, url := start(t, bedrocksim.Options{Now: clock.now, OutputFraction: 1})
-	for range 3 {
-		if _, err := converse(t.Context(), client, novaLite, "hi", 5); err != nil {
+	synctest.Test(t, func(t *testing.T) {
+		_, client, hc := startInBubble(t, bedrocksim.WithOutputFraction(1))
+		for range 3 {
+			if _, err := converse(t.Context(), client, novaLite, "hi", 5); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(1500 * time.Millisecond)
+		}
+		resp, err := hc.Get(bubbleURL + "/_sim/stats")
+		if err != nil {
 			t.Fatal(err)
 		}
-		clock.add(1500 * time.Millisecond)
-	}
-	resp, err := http.Get(url + "/_sim/stats")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var st bedrocksim.Stats
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
-		t.Fatal(err)
-	}
-	ks := st.Keys[novaLite]
-	if st.Requests != 3 || ks.Accepted != 3 || ks.OutputTokens != 15 {
-		t.Errorf("stats = %+v", st)
-	}
-	// Calls at 0s, 1.5s and 3s fall in seconds 0, 1 and 3.
-	if len(st.Timeline) != 3 || st.Timeline[2].Time.Sub(st.Timeline[0].Time) != 3*time.Second || st.Timeline[1].OutputTokens != 5 {
-		t.Errorf("timeline = %+v", st.Timeline)
-	}
+		defer resp.Body.Close()
+		var st bedrocksim.Stats
+		if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+			t.Fatal(err)
+		}
+		ks := st.Keys[novaLite]
+		if st.Requests != 3 || ks.Accepted != 3 || ks.OutputTokens != 15 {
+			t.Errorf("stats = %+v", st)
+		}
+		// Calls at 0s, 1.5s and 3s fall in seconds 0, 1 and 3.
+		if len(st.Timeline) != 3 || st.Timeline[2].Time.Sub(st.Timeline[0].Time) != 3*time.Second || st.Timeline[1].OutputTokens != 5 {
+			t.Errorf("timeline = %+v", st.Timeline)
+		}
+	})
 }

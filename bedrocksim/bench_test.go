@@ -25,7 +25,7 @@ func benchClient(url string) *bedrockruntime.Client {
 // BenchmarkConverseLoopback measures simulator throughput through the real
 // client over loopback HTTP, latency off, no quotas, 32-token outputs.
 func BenchmarkConverseLoopback(b *testing.B) {
-	sim, _ := bedrocksim.New(bedrocksim.Options{OutputFraction: 0.5})
+	sim, _ := bedrocksim.New(bedrocksim.WithOutputFraction(0.5))
 	ts := httptest.NewServer(sim)
 	defer ts.Close()
 	client := benchClient(ts.URL)
@@ -45,7 +45,7 @@ func BenchmarkConverseLoopback(b *testing.B) {
 // every event; one client per goroutine
 // (docs/bedrock.md#concurrent-streams-on-one-client).
 func BenchmarkConverseStreamLoopback(b *testing.B) {
-	sim, _ := bedrocksim.New(bedrocksim.Options{OutputFraction: 0.5})
+	sim, _ := bedrocksim.New(bedrocksim.WithOutputFraction(0.5))
 	ts := httptest.NewServer(sim)
 	defer ts.Close()
 	b.ReportAllocs()
@@ -73,7 +73,7 @@ func BenchmarkConverseStreamLoopback(b *testing.B) {
 
 // BenchmarkServeHTTP is the handler alone, without HTTP or the SDK.
 func BenchmarkServeHTTP(b *testing.B) {
-	sim, _ := bedrocksim.New(bedrocksim.Options{OutputFraction: 0.5})
+	sim, _ := bedrocksim.New(bedrocksim.WithOutputFraction(0.5))
 	body := `{"messages":[{"role":"user","content":[{"text":"benchmark prompt"}]}],"inferenceConfig":{"maxTokens":64}}`
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {

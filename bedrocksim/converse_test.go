@@ -10,11 +10,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/types"
 
 	"github.com/bedrockguard/bedrockguard/bedrocksim"
+	"github.com/bedrockguard/bedrockguard/internal/simtest"
 	"github.com/bedrockguard/bedrockguard/internal/wire"
 )
 
 func TestConverse(t *testing.T) {
-	_, client, _ := start(t, bedrocksim.Options{OutputFraction: 0.5})
+	_, client, _ := start(t, bedrocksim.WithOutputFraction(0.5))
 	out, err := converse(context.Background(), client, sonnet45, "hello world", 100)
 	if err != nil {
 		t.Fatal(err)
@@ -38,7 +39,7 @@ func TestConverse(t *testing.T) {
 }
 
 func TestConverseMaxTokensStop(t *testing.T) {
-	_, client, _ := start(t, bedrocksim.Options{OutputFraction: 1})
+	_, client, _ := start(t, bedrocksim.WithOutputFraction(1))
 	out, err := converse(context.Background(), client, haiku3, "hi", 7)
 	if err != nil {
 		t.Fatal(err)
@@ -50,7 +51,7 @@ func TestConverseMaxTokensStop(t *testing.T) {
 
 func TestConverseDeterministic(t *testing.T) {
 	outputs := func() (n []int32) {
-		_, client, _ := start(t, bedrocksim.Options{Seed: 42})
+		_, client, _ := start(t, bedrocksim.WithSeed(42))
 		for _, p := range []string{"a", "b", "c"} {
 			out, err := converse(context.Background(), client, novaLite, p, 0)
 			if err != nil {
@@ -72,7 +73,7 @@ func TestConverseDeterministic(t *testing.T) {
 }
 
 func TestConverseStream(t *testing.T) {
-	_, client, _ := start(t, bedrocksim.Options{OutputFraction: 1, TokensPerDelta: 4})
+	_, client, _ := start(t, bedrocksim.WithOutputFraction(1), simtest.TokensPerDelta(4))
 	out, err := client.ConverseStream(context.Background(), &bedrockruntime.ConverseStreamInput{
 		ModelId: aws.String(sonnet45), Messages: userMsg("stream please"),
 		InferenceConfig: &types.InferenceConfiguration{MaxTokens: aws.Int32(10)},
@@ -120,7 +121,7 @@ func TestConverseStream(t *testing.T) {
 }
 
 func TestCountTokens(t *testing.T) {
-	_, client, _ := start(t, bedrocksim.Options{})
+	_, client, _ := start(t)
 	msgs := append(userMsg("count me"), types.Message{Role: types.ConversationRoleAssistant,
 		Content: []types.ContentBlock{&types.ContentBlockMemberText{Value: "ok"}}})
 	out, err := client.CountTokens(context.Background(), &bedrockruntime.CountTokensInput{

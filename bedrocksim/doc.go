@@ -4,7 +4,7 @@
 // Converse, ConverseStream, InvokeModel, InvokeModelWithResponseStream and
 // CountTokens. It enforces per-key quotas the way Bedrock does, injects
 // faults on demand and counts everything it sees. It is deterministic: the
-// same Options.Seed and the same calls give the same answers.
+// same seed ([WithSeed]) and the same calls give the same answers.
 //
 // # Wire shapes
 //
@@ -18,7 +18,7 @@
 //     ModelNotReadyException (429), ServiceUnavailableException (503),
 //     ValidationException (400: malformed JSON, unknown model, empty
 //     messages, max tokens above the model limit, input too long, body over
-//     Options.MaxBodyBytes);
+//     20 MiB);
 //   - Converse answers output.message, stopReason, usage and metrics;
 //   - InvokeModel answers the family's body (Anthropic Messages, Nova,
 //     Titan Text, Llama, Mistral, Cohere Command R) plus the
@@ -47,30 +47,31 @@
 // counts 4 + 3 = 7 input tokens.
 //
 // Output length is drawn from the seed and the prompt (uniform in
-// [1, min(max tokens, 1024)]) unless Options.OutputFraction decides it.
+// [1, min(max tokens, 1024)]) unless [WithOutputFraction] decides it.
 // The output text is made of 4-byte ASCII words, so an output of n tokens
 // counts n tokens by the rule above. A prefix before a cachePoint block (or
 // an Anthropic cache_control marker) is a cache write the first time a key
-// sees it and a cache read within Options.CacheTTL.
+// sees it and a cache read within the next 5 minutes.
 //
 // # Quotas
 //
 // Each key (model ID or inference-profile ID as sent) is limited by its
-// [Quota] (from Options.Quotas, else Options.DefaultQuota) through three
+// [Quota] (from [WithQuota], else [WithDefaultQuota]) through three
 // buckets, requests, tokens and tokens per day, each holding one period of
-// quota and refilled continuously, where a period is Options.Window and a
-// day is 1440 windows. Admission reserves input + max
-// tokens (the model's output limit when the request sets none); a
-// reservation that can never fit gets the tokens throttle. Completion
-// settles to input + cache write + output x burndown, where burndown is 5
-// for Claude 3.7 Sonnet, Sonnet 4/4.5, Haiku 4.5 and Opus 4/4.1/4.5 and 1
-// otherwise, and refunds the rest (docs/bedrock.md#reservation-burndown-and-settlement).
+// quota and refilled continuously, where a period is the window
+// ([WithWindow], default one minute) and a day is 1440 windows. Admission
+// reserves input + max tokens (the model's output limit when the request
+// sets none); a reservation that can never fit gets the tokens throttle.
+// Completion settles to input + cache write + output x burndown, where
+// burndown is 5 for Claude 3.7 Sonnet, Sonnet 4/4.5, Haiku 4.5 and Opus
+// 4/4.1/4.5 and 1 otherwise, and refunds the rest
+// (docs/bedrock.md#reservation-burndown-and-settlement).
 // Throttles are 429 ThrottlingException with Bedrock's messages
 // (docs/bedrock.md#throttling-messages): "Too many requests, please wait before trying
-// again." (in its long form unless Options.ShortRequestsMessage), "Too many
-// tokens, please wait before trying again." or "Too many tokens per day,
-// please wait before trying again.". CountTokens is free and never
-// throttled.
+// again." (in its long form, unless the simulator runs as
+// "bedrockguard sim -short-requests-message"), "Too many tokens, please
+// wait before trying again." or "Too many tokens per day, please wait
+// before trying again.". CountTokens is free and never throttled.
 //
 // # Faults
 //
@@ -78,14 +79,27 @@
 // frames (first frame or after N events), a quota drop to a fraction at a
 // given time, slow headers and connection resets. Each fault has a
 // [Trigger]: the next N calls, every call until a time, or a rate drawn
-// deterministically from the seed. Set them in Options.Faults or at run
+// deterministically from the seed. Set them with [WithFaults] or at run
 // time with [Server.SetFaults].
 //
 // # Options
 //
-// [New] and [Server.SetFaults] check their arguments and return an
-// [*OptionError], naming the first invalid field, for a negative duration,
-// size or limit, or for a fraction or rate outside [0, 1].
+// [New] takes functional options ([WithWindow], [WithDefaultQuota],
+// [WithQuota], [WithSeed], [WithLatency], [WithOutputFraction],
+// [WithFaults]); without any, a Server has one-minute windows, no quotas,
+// no latency, no faults and seed 0. New and [Server.SetFaults] check their
+// arguments and return an [*OptionError], naming the first invalid option
+// (and field), for a negative duration or limit, a window that is not
+// positive, or a fraction or rate outside [0, 1].
+//
+// # Time
+//
+// Quotas, fault windows (Trigger.Until, Faults.QuotaDropAt), the prompt
+// cache and the timeline run on the time package's clock; there is
+// no clock to inject. Tests that need to move time run the simulator and
+// its client inside a testing/synctest bubble (over an in-memory
+// connection, since goroutines blocked on real network I/O keep the
+// bubble's clock from advancing).
 //
 // # Stats
 //
@@ -96,10 +110,10 @@
 //
 // # Example
 //
-//	sim, _ := bedrocksim.New(bedrocksim.Options{
-//		DefaultQuota: bedrocksim.Quota{TokensPerWindow: 200_000},
-//		Window:       time.Minute,
-//	})
+//	sim, _ := bedrocksim.New(
+//		bedrocksim.WithDefaultQuota(bedrocksim.Quota{TokensPerWindow: 200_000}),
+//		bedrocksim.WithWindow(time.Minute),
+//	)
 //	url, _ := sim.Start("127.0.0.1:0")
 //	defer sim.Close()
 //	client := bedrockruntime.NewFromConfig(bedrocksim.Config(url))

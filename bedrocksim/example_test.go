@@ -15,10 +15,10 @@ import (
 // A simulator with a small token quota, called through the real client: the
 // first call fits, the second gets Bedrock's token throttle.
 func ExampleNew() {
-	sim, err := bedrocksim.New(bedrocksim.Options{
-		DefaultQuota:   bedrocksim.Quota{TokensPerWindow: 1500},
-		OutputFraction: 0.5,
-	})
+	sim, err := bedrocksim.New(
+		bedrocksim.WithDefaultQuota(bedrocksim.Quota{TokensPerWindow: 1500}),
+		bedrocksim.WithOutputFraction(0.5),
+	)
 	if err != nil {
 		panic(err)
 	}
@@ -55,15 +55,15 @@ func ExampleNew() {
 	// accepted 1
 }
 
-// New checks its options and names the first invalid field.
+// New checks its options and names the first invalid one.
 func ExampleOptionError() {
-	_, err := bedrocksim.New(bedrocksim.Options{DefaultQuota: bedrocksim.Quota{TokensPerWindow: -1}})
+	_, err := bedrocksim.New(bedrocksim.WithDefaultQuota(bedrocksim.Quota{TokensPerWindow: -1}))
 	var oe *bedrocksim.OptionError
 	if errors.As(err, &oe) {
 		fmt.Println(oe.Option)
 	}
 	fmt.Println(err)
 	// Output:
-	// DefaultQuota.TokensPerWindow
-	// bedrocksim: invalid option DefaultQuota.TokensPerWindow: -1 is negative
+	// WithDefaultQuota.TokensPerWindow
+	// bedrocksim: invalid option WithDefaultQuota.TokensPerWindow: -1 is negative
 }

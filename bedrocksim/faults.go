@@ -9,15 +9,17 @@ type Trigger struct {
 	// moment the faults were set.
 	Next int
 	// Until hits every call that arrives before this instant of the
-	// accounting clock ([Options.Now]).
+	// accounting clock (the time package's, so testing/synctest's fake
+	// clock inside a bubble).
 	Until time.Time
 	// Rate is the fraction of the remaining calls that are hit, chosen
-	// deterministically from [Options.Seed] and the call's sequence number.
+	// deterministically from the seed ([WithSeed]) and the call's sequence
+	// number.
 	Rate float64
 }
 
 // Faults is the set of injected failures. The zero value injects none. Set
-// it with [Options.Faults] or at run time with [Server.SetFaults]. Faults
+// it with [WithFaults] or at run time with [Server.SetFaults]. Faults
 // apply to every operation except where noted, and are checked after the
 // request is validated, in this order: Reset, SlowHeaders, ModelNotReady,
 // ServiceUnavailable, then the quotas, then StreamThrottle.

@@ -18,7 +18,7 @@ func FuzzDecoders(f *testing.F) {
 	f.Add(`{"input":{"invokeModel":{"body":"e30="}}}`)
 	f.Add(`{"input":{"converse":{"messages":[{"role":"user","content":[{"image":{"source":{"bytes":"AAAA"}}}]}]}}}`)
 	f.Add(`{"messages":[{"role":"user","content":7}],"max_tokens":-1}`)
-	sim, err := bedrocksim.New(bedrocksim.Options{OutputFraction: 0.01})
+	sim, err := bedrocksim.New(bedrocksim.WithOutputFraction(0.01))
 	if err != nil {
 		f.Fatal(err)
 	}

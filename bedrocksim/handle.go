@@ -30,7 +30,7 @@ type call struct {
 // generate, answer, settle. Every path ends in exactly one outcome in Stats.
 func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	op, key := route(r)
-	now := s.opts.Now()
+	now := time.Now()
 	s.mu.Lock()
 	seq := s.seq
 	s.seq++
@@ -58,7 +58,7 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 // fail answers e and counts it.
 func (c *call) fail(e *apiError) {
 	c.s.mu.Lock()
-	c.s.rec.error(c.key, e.code, c.s.opts.Now())
+	c.s.rec.error(c.key, e.code, time.Now())
 	c.s.mu.Unlock()
 	writeError(c.w, c.reqID, e)
 }
@@ -130,7 +130,7 @@ func parseCountTokens(f modelFamily, body []byte) (prompt, *apiError) {
 // call was answered (or dropped) by one.
 func (c *call) injectFaults() bool {
 	s := c.s
-	now := s.opts.Now()
+	now := time.Now()
 	s.mu.Lock()
 	reset := s.faults.hit(faultReset, s.opts.Seed, c.seq, now)
 	slow := !reset && s.faults.hit(faultSlowHeaders, s.opts.Seed, c.seq, now)
@@ -147,7 +147,7 @@ func (c *call) injectFaults() bool {
 		c.fail(&apiError{http.StatusRequestTimeout, "RequestCanceled", "client went away"})
 		return true
 	}
-	now = s.opts.Now()
+	now = time.Now()
 	s.mu.Lock()
 	notReady := s.faults.hit(faultModelNotReady, s.opts.Seed, c.seq, now)
 	unavailable := !notReady && s.faults.hit(faultServiceUnavailable, s.opts.Seed, c.seq, now)
@@ -181,7 +181,7 @@ func resetConn(w http.ResponseWriter) {
 
 func (c *call) countTokens() {
 	c.s.mu.Lock()
-	c.s.rec.accept(c.key, 0, c.s.opts.Now())
+	c.s.rec.accept(c.key, 0, time.Now())
 	c.s.mu.Unlock()
 	body, _ := json.Marshal(obj{"inputTokens": c.p.tokens})
 	h := c.w.Header()

@@ -3,6 +3,8 @@ package bedrocksim_test
 import (
 	"context"
 	"errors"
+	"net"
+	"net/http"
 	"net/http/httptest"
 	"sync"
 	"testing"
@@ -25,9 +27,9 @@ const (
 // start serves a simulator for opts over HTTP and returns it with a real
 // bedrockruntime client. The client's retry backoff is capped at 1ms so
 // retried calls do not sleep.
-func start(t testing.TB, opts bedrocksim.Options) (*bedrocksim.Server, *bedrockruntime.Client, string) {
+func start(t testing.TB, opts ...bedrocksim.Option) (*bedrocksim.Server, *bedrockruntime.Client, string) {
 	t.Helper()
-	sim, err := bedrocksim.New(opts)
+	sim, err := bedrocksim.New(opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,6 +40,78 @@ func start(t testing.TB, opts bedrocksim.Options) (*bedrocksim.Server, *bedrockr
 	})
 	return sim, client, ts.URL
 }
+
+// startInBubble is start for a test inside a testing/synctest bubble, where
+// the simulator's accounting clock is the bubble's fake clock: it serves
+// the simulator over an in-memory network (goroutines blocked on a real
+// socket would keep the clock from advancing) and returns the HTTP client
+// that reaches it at bubbleURL.
+func startInBubble(t *testing.T, opts ...bedrocksim.Option) (*bedrocksim.Server, *bedrockruntime.Client, *http.Client) {
+	t.Helper()
+	sim, err := bedrocksim.New(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := &pipeListener{conns: make(chan net.Conn), done: make(chan struct{})}
+	hs := &http.Server{Handler: sim}
+	go hs.Serve(ln)
+	tr := &http.Transport{DialContext: ln.dial}
+	t.Cleanup(func() {
+		tr.CloseIdleConnections()
+		hs.Close()
+	})
+	hc := &http.Client{Transport: tr}
+	client := bedrockruntime.NewFromConfig(bedrocksim.Config(bubbleURL), func(o *bedrockruntime.Options) {
+		o.HTTPClient = hc
+		o.Retryer = retry.AddWithMaxBackoffDelay(retry.NewStandard(), time.Millisecond)
+	})
+	return sim, client, hc
+}
+
+// bubbleURL is the simulator's address on the in-memory network.
+const bubbleURL = "http://bedrocksim.test"
+
+// pipeListener is a net.Listener whose connections are net.Pipe ends:
+// blocking on them is durable in the sense of testing/synctest.
+type pipeListener struct {
+	conns chan net.Conn
+	done  chan struct{}
+	once  sync.Once
+}
+
+func (l *pipeListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.conns:
+		return c, nil
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *pipeListener) Close() error {
+	l.once.Do(func() { close(l.done) })
+	return nil
+}
+
+func (l *pipeListener) Addr() net.Addr { return pipeAddr{} }
+
+// dial connects to the listener.
+func (l *pipeListener) dial(ctx context.Context, _, _ string) (net.Conn, error) {
+	srv, cli := net.Pipe()
+	select {
+	case l.conns <- srv:
+		return cli, nil
+	case <-l.done:
+		return nil, net.ErrClosed
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+type pipeAddr struct{}
+
+func (pipeAddr) Network() string { return "pipe" }
+func (pipeAddr) String() string  { return "bedrocksim.test:80" }
 
 // userMsg is a one-message Converse conversation.
 func userMsg(text string) []types.Message {
@@ -50,26 +124,6 @@ func converse(ctx context.Context, c *bedrockruntime.Client, model, text string,
 		in.InferenceConfig = &types.InferenceConfiguration{MaxTokens: aws.Int32(maxTokens)}
 	}
 	return c.Converse(ctx, in, optFns...)
-}
-
-// fakeClock is an accounting clock tests move by hand.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *fakeClock { return &fakeClock{t: time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)} }
-
-func (c *fakeClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
 }
 
 // noRetry makes a client call exactly one attempt.

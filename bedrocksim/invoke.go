@@ -27,7 +27,7 @@ func (c *call) admit() (admission, bool) {
 		a.maxTokens = c.model.maxOutput
 	}
 	a.reserved = int64(c.p.tokens + a.maxTokens)
-	now := s.opts.Now()
+	now := time.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	a.ledger = s.ledgers[c.key]
@@ -87,7 +87,7 @@ func (c *call) settle(a admission, u usage, e ending) {
 	if e == endedByThrottle && u.output == 0 {
 		charged, u = 0, usage{} // a first-frame throttle: nothing ran
 	}
-	now := s.opts.Now()
+	now := time.Now()
 	s.mu.Lock()
 	refund := a.ledger.settleAt(now, a.reserved, charged)
 	s.rec.settle(c.key, u, charged, refund, e, now)
@@ -101,12 +101,11 @@ func (c *call) invoke() {
 		return
 	}
 	h := mix(uint64(c.s.opts.Seed), c.p.hash)
-	n := c.s.opts.outputTokens(a.maxTokens, h)
+	n := c.s.outputTokens(a.maxTokens, h)
 	u := a.u
 	u.output = n
-	lat := c.s.opts.Latency
 	res := &result{modelID: c.key, reqID: c.reqID, u: u, maxed: n == a.maxTokens,
-		latencyMs: lat.total(n).Milliseconds(), firstByteMs: lat.total(min(n, 1)).Milliseconds()}
+		latencyMs: c.s.latency(n).Milliseconds(), firstByteMs: c.s.latency(min(n, 1)).Milliseconds()}
 	switch c.op {
 	case opConverseStream:
 		c.stream(a, res, h, converseShape)
@@ -116,7 +115,7 @@ func (c *call) invoke() {
 		return
 	}
 	res.text = outputText(h, 0, n)
-	sleep(c.r.Context(), lat.total(n))
+	sleep(c.r.Context(), c.s.latency(n))
 	hd := c.w.Header()
 	hd.Set("Content-Type", "application/json")
 	hd.Set(wire.HeaderRequestID, c.reqID)
@@ -151,7 +150,6 @@ func (c *call) stream(a admission, res *result, h uint64, shape streamShape) {
 		}
 	})
 	ctx := c.r.Context()
-	lat := c.s.opts.Latency
 	events, sent := 0, 0
 	ended := endedComplete
 	// The call is settled (and counted) before its last frame goes out, so
@@ -177,7 +175,7 @@ func (c *call) stream(a admission, res *result, h uint64, shape streamShape) {
 		events++
 		return sw.send(f) == nil
 	}
-	if !sleep(ctx, lat.Base) {
+	if !sleep(ctx, c.s.opts.LatencyBase) {
 		return
 	}
 	for _, f := range shape.start(res) {
@@ -187,7 +185,7 @@ func (c *call) stream(a admission, res *result, h uint64, shape streamShape) {
 	}
 	for sent < res.u.output {
 		k := min(c.s.opts.TokensPerDelta, res.u.output-sent)
-		if !sleep(ctx, time.Duration(k)*lat.PerOutputToken) {
+		if !sleep(ctx, time.Duration(k)*c.s.opts.LatencyPerOutputToken) {
 			return
 		}
 		text := outputText(h, sent, k)

@@ -60,7 +60,7 @@ func path(v any, p string) any {
 }
 
 func TestInvokeModelFamilies(t *testing.T) {
-	_, client, _ := start(t, bedrocksim.Options{OutputFraction: 1})
+	_, client, _ := start(t, bedrocksim.WithOutputFraction(1))
 	wantIn := bedrocksim.InputTokens("hello there") + bedrocksim.MessageOverhead
 	for _, fc := range familyCases {
 		t.Run(fc.model, func(t *testing.T) {
@@ -95,7 +95,7 @@ func TestInvokeModelFamilies(t *testing.T) {
 }
 
 func TestInvokeModelWithResponseStream(t *testing.T) {
-	_, client, _ := start(t, bedrocksim.Options{OutputFraction: 1})
+	_, client, _ := start(t, bedrocksim.WithOutputFraction(1))
 	wantIn := bedrocksim.InputTokens("hello there") + bedrocksim.MessageOverhead
 	for _, fc := range familyCases {
 		t.Run(fc.model, func(t *testing.T) {
@@ -130,7 +130,7 @@ func TestInvokeModelWithResponseStream(t *testing.T) {
 }
 
 func TestPromptCache(t *testing.T) {
-	sim, client, _ := start(t, bedrocksim.Options{OutputFraction: 1})
+	sim, client, _ := start(t, bedrocksim.WithOutputFraction(1))
 	in := &bedrockruntime.ConverseInput{
 		ModelId: aws.String(sonnet45),
 		System: []types.SystemContentBlock{&types.SystemContentBlockMemberText{Value: "a long shared system prompt"},

@@ -20,8 +20,8 @@ import (
 // shows the exact simulated latency, and the reported latency matches it.
 func TestLatencyModel(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		sim, err := bedrocksim.New(bedrocksim.Options{OutputFraction: 1,
-			Latency: bedrocksim.Latency{Base: time.Second, PerOutputToken: 10 * time.Millisecond}})
+		sim, err := bedrocksim.New(bedrocksim.WithOutputFraction(1),
+			bedrocksim.WithLatency(time.Second, 10*time.Millisecond))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -47,7 +47,7 @@ func TestLatencyModel(t *testing.T) {
 // real 1s-based throttle backoff, on synctest's fake clock: the server runs
 // outside the bubble, the client inside without keep-alives.
 func TestDefaultRetryerSynctest(t *testing.T) {
-	sim, err := bedrocksim.New(bedrocksim.Options{DefaultQuota: bedrocksim.Quota{TokensPerWindow: 50}})
+	sim, err := bedrocksim.New(bedrocksim.WithDefaultQuota(bedrocksim.Quota{TokensPerWindow: 50}))
 	if err != nil {
 		t.Fatal(err)
 	}

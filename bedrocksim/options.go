@@ -1,74 +1,127 @@
 package bedrocksim
 
 import (
+	"errors"
 	"fmt"
-	"maps"
 	"math"
-	"slices"
+	"strconv"
 	"time"
+
+	"github.com/bedrockguard/bedrockguard/internal/simconfig"
 )
 
-// Options configures a [Server]. The zero value is usable: one-minute
-// windows, no quotas, no latency, no faults, seed 0. [New] checks the
-// fields and returns an [*OptionError] for the first invalid one.
-type Options struct {
-	// Window is the quota period: Quota.RequestsPerWindow and
-	// Quota.TokensPerWindow are per Window, and a day is 1440 Windows.
-	// Default time.Minute; tests use seconds.
-	Window time.Duration
-	// DefaultQuota applies to keys without an entry in Quotas.
-	DefaultQuota Quota
-	// Quotas by key: a model ID or an inference-profile ID, exactly as the
-	// client sends it ("us.anthropic..." is its own key).
-	Quotas map[string]Quota
-	// Seed drives output lengths, output text, fault selection and request
-	// IDs. The same seed and the same calls give the same answers.
-	Seed int64
-	// Now is the accounting clock (quotas, fault windows, timeline).
-	// Default time.Now.
-	Now func() time.Time
-	// Latency is the simulated model latency. The zero value is off.
-	Latency Latency
-	// OutputFraction, if in (0, 1], makes every output ceil(OutputFraction
-	// x max tokens) long. If zero, the output length is drawn
-	// deterministically from Seed and the prompt, uniform in
-	// [1, min(max tokens, 1024)].
-	OutputFraction float64
-	// TokensPerDelta is the number of output tokens per stream delta.
-	// Default 4.
-	TokensPerDelta int
-	// ShortRequestsMessage makes request-rate throttles say "Too many
-	// requests, please wait before trying again." instead of Bedrock's
-	// longer form of the same message.
-	ShortRequestsMessage bool
-	// MaxBodyBytes is the largest request body accepted; larger bodies get a
-	// ValidationException. Default 20 MiB.
-	MaxBodyBytes int64
-	// CacheTTL is how long a prompt-cache prefix stays warm on the
-	// accounting clock. Default 5 minutes.
-	CacheTTL time.Duration
-	// Faults are the faults in force from the start (see [Server.SetFaults]).
-	Faults Faults
+// settings is what a Server is built from.
+type settings = simconfig.Settings[Quota, Faults]
+
+// Option configures a [Server]; pass options to [New]. Options are applied
+// in order and a later option of the same kind replaces an earlier one
+// ([WithQuota]: for the same key). Without options a Server has one-minute
+// windows, no quotas, no latency, no faults and seed 0. An invalid value
+// makes New fail with an [*OptionError].
+type Option func(*settings)
+
+// WithWindow sets the quota period (default one minute): a [Quota]'s
+// RequestsPerWindow and TokensPerWindow are per d, and a simulated day is
+// 1440 windows. Tests use seconds. d must be positive.
+func WithWindow(d time.Duration) Option {
+	return func(s *settings) {
+		if d <= 0 {
+			s.Fail(&OptionError{Option: "WithWindow", Err: fmt.Errorf("%v is not positive", d)})
+			return
+		}
+		s.Window = d
+	}
 }
 
-// Latency is the simulated model latency: Base before the first output
-// token, then PerOutputToken for each token. Streams pace their deltas with
-// it. It is also what the responses report as latencyMs / invocation
-// latency, so reported latencies are deterministic.
-type Latency struct {
-	Base           time.Duration
-	PerOutputToken time.Duration
+// WithDefaultQuota sets the quota of keys without their own [WithQuota]
+// (default: unlimited).
+func WithDefaultQuota(q Quota) Option {
+	return func(s *settings) {
+		if err := q.check("WithDefaultQuota"); err != nil {
+			s.Fail(err)
+			return
+		}
+		s.DefaultQuota = q
+	}
 }
 
-// total is the latency of an output of n tokens.
-func (l Latency) total(n int) time.Duration { return l.Base + time.Duration(n)*l.PerOutputToken }
+// WithQuota sets the quota of one key: a model ID or an inference-profile
+// ID, exactly as the client sends it ("us.anthropic..." is its own key).
+func WithQuota(modelID string, q Quota) Option {
+	name := "WithQuota(" + strconv.Quote(modelID) + ")"
+	return func(s *settings) {
+		if modelID == "" {
+			s.Fail(&OptionError{Option: name, Err: errors.New("empty model ID")})
+			return
+		}
+		if err := q.check(name); err != nil {
+			s.Fail(err)
+			return
+		}
+		s.Quotas[modelID] = q
+	}
+}
 
-// OptionError reports an invalid field of [Options] given to [New], or of
-// [Faults] given to [Server.SetFaults]: the field's name and the cause,
-// which it unwraps to. Use errors.As with a *OptionError.
+// WithSeed sets the seed (default 0) that drives output lengths, output
+// text, fault selection and request IDs. The same seed and the same calls
+// give the same answers.
+func WithSeed(seed int64) Option {
+	return func(s *settings) { s.Seed = seed }
+}
+
+// WithLatency sets the simulated model latency (default none): base before
+// the first output token, then perOutputToken for each token. Streams pace
+// their deltas with it, and it is what the responses report as latencyMs
+// and invocation latency, so reported latencies are deterministic. Neither
+// may be negative.
+func WithLatency(base, perOutputToken time.Duration) Option {
+	return func(s *settings) {
+		for _, d := range []struct {
+			name string
+			v    time.Duration
+		}{{"base", base}, {"perOutputToken", perOutputToken}} {
+			if d.v < 0 {
+				s.Fail(&OptionError{Option: "WithLatency", Err: fmt.Errorf("%s %v is negative", d.name, d.v)})
+				return
+			}
+		}
+		s.LatencyBase, s.LatencyPerOutputToken = base, perOutputToken
+	}
+}
+
+// WithOutputFraction makes every output ceil(f x max tokens) long, for f in
+// (0, 1]. With f = 0, the default, the output length is drawn
+// deterministically from the seed and the prompt, uniform in
+// [1, min(max tokens, 1024)].
+func WithOutputFraction(f float64) Option {
+	return func(s *settings) {
+		if !inUnit(f) {
+			s.Fail(&OptionError{Option: "WithOutputFraction", Err: fmt.Errorf("%v is outside [0, 1]", f)})
+			return
+		}
+		s.OutputFraction = f
+	}
+}
+
+// WithFaults sets the faults in force from the start (default none); see
+// [Faults] and [Server.SetFaults].
+func WithFaults(f Faults) Option {
+	return func(s *settings) {
+		if err := f.check("WithFaults."); err != nil {
+			s.Fail(err)
+			return
+		}
+		s.Faults = f
+	}
+}
+
+// OptionError reports an invalid [Option] given to [New], or an invalid
+// field of [Faults] given to [Server.SetFaults]: the option's name and the
+// cause, which it unwraps to. Use errors.As with a *OptionError.
 type OptionError struct {
-	// Option names the field, such as "Window",
-	// "Quotas[\"amazon.nova-lite-v1:0\"].TokensPerWindow" or
+	// Option names the option and, for a struct argument, the field, such
+	// as "WithWindow", `WithQuota("amazon.nova-lite-v1:0").TokensPerWindow`,
+	// "WithFaults.Reset.Rate" or, from SetFaults,
 	// "Faults.ServiceUnavailable.Rate".
 	Option string
 	// Err is what is wrong with it.
@@ -83,69 +136,38 @@ func (e *OptionError) Error() string {
 // Unwrap returns the cause.
 func (e *OptionError) Unwrap() error { return e.Err }
 
-// Defaults of the zero fields of [Options].
-const (
-	defaultWindow         = time.Minute
-	defaultTokensPerDelta = 4
-	defaultMaxBodyBytes   = 20 << 20
-	defaultCacheTTL       = 5 * time.Minute
-)
-
 // defaultOutputCap bounds the default output-length draw (see
-// [Options.OutputFraction]).
+// [WithOutputFraction]).
 const defaultOutputCap = 1024
 
-// withDefaults checks o and returns it with its zero fields set to their
-// defaults and its Quotas map copied.
-func (o Options) withDefaults() (Options, error) {
+// newSettings applies opts to the defaults and checks the result. The
+// knobs without a public option (internal/simtest) are checked here.
+func newSettings(opts []Option) (settings, error) {
+	s := simconfig.Defaults[Quota, Faults]()
+	for _, o := range opts {
+		if o == nil {
+			s.Fail(&OptionError{Option: "Option", Err: errors.New("nil option")})
+			continue
+		}
+		o(&s)
+	}
+	if s.Err != nil {
+		return s, s.Err
+	}
 	bad := func(option, format string, args ...any) error {
 		return &OptionError{Option: option, Err: fmt.Errorf(format, args...)}
 	}
-	for _, d := range []struct {
-		name string
-		v    time.Duration
-	}{{"Window", o.Window}, {"CacheTTL", o.CacheTTL}, {"Latency.Base", o.Latency.Base}, {"Latency.PerOutputToken", o.Latency.PerOutputToken}} {
-		if d.v < 0 {
-			return o, bad(d.name, "%v is negative", d.v)
-		}
+	switch {
+	case s.Window <= 0:
+		return s, bad("WithWindow", "%v is not positive", s.Window)
+	case s.TokensPerDelta <= 0:
+		return s, bad("TokensPerDelta", "%d is not positive", s.TokensPerDelta)
+	case s.MaxBodyBytes <= 0:
+		return s, bad("MaxBodyBytes", "%d is not positive", s.MaxBodyBytes)
+	case s.CacheTTL <= 0:
+		return s, bad("CacheTTL", "%v is not positive", s.CacheTTL)
 	}
-	if o.TokensPerDelta < 0 {
-		return o, bad("TokensPerDelta", "%d is negative", o.TokensPerDelta)
-	}
-	if o.MaxBodyBytes < 0 {
-		return o, bad("MaxBodyBytes", "%d is negative", o.MaxBodyBytes)
-	}
-	if !inUnit(o.OutputFraction) {
-		return o, bad("OutputFraction", "%v is outside [0, 1]", o.OutputFraction)
-	}
-	if err := o.DefaultQuota.check("DefaultQuota"); err != nil {
-		return o, err
-	}
-	for _, k := range slices.Sorted(maps.Keys(o.Quotas)) {
-		if err := o.Quotas[k].check(fmt.Sprintf("Quotas[%q]", k)); err != nil {
-			return o, err
-		}
-	}
-	if err := o.Faults.check("Faults."); err != nil {
-		return o, err
-	}
-	if o.Window == 0 {
-		o.Window = defaultWindow
-	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
-	if o.TokensPerDelta == 0 {
-		o.TokensPerDelta = defaultTokensPerDelta
-	}
-	if o.MaxBodyBytes == 0 {
-		o.MaxBodyBytes = defaultMaxBodyBytes
-	}
-	if o.CacheTTL == 0 {
-		o.CacheTTL = defaultCacheTTL
-	}
-	o.Quotas = maps.Clone(o.Quotas)
-	return o, nil
+	return s, nil
 }
 
 // check returns an *OptionError naming option if q has a negative limit.
@@ -193,12 +215,17 @@ func (f Faults) check(prefix string) error {
 // inUnit reports whether v is in [0, 1] (and so not NaN).
 func inUnit(v float64) bool { return v >= 0 && v <= 1 && !math.IsNaN(v) }
 
+// latency is the simulated latency of an output of n tokens.
+func (s *Server) latency(n int) time.Duration {
+	return s.opts.LatencyBase + time.Duration(n)*s.opts.LatencyPerOutputToken
+}
+
 // outputTokens decides the output length of a call with budget maxTokens;
 // h is a hash of the seed and the prompt.
-func (o *Options) outputTokens(maxTokens int, h uint64) int {
+func (s *Server) outputTokens(maxTokens int, h uint64) int {
 	var n int
-	if o.OutputFraction > 0 {
-		n = int(float64(maxTokens)*o.OutputFraction + 0.999999)
+	if f := s.opts.OutputFraction; f > 0 {
+		n = int(float64(maxTokens)*f + 0.999999)
 	} else {
 		n = 1 + int(h%uint64(min(maxTokens, defaultOutputCap)))
 	}

@@ -8,11 +8,11 @@ import "time"
 // [*OptionError]. Each limit is a bucket that holds one period of quota
 // and refills continuously.
 type Quota struct {
-	// RequestsPerWindow is the number of requests per [Options.Window]
+	// RequestsPerWindow is the number of requests per window ([WithWindow])
 	// (Bedrock's requests per minute).
 	RequestsPerWindow int64
-	// TokensPerWindow is the number of quota tokens per [Options.Window]
-	// (Bedrock's tokens per minute).
+	// TokensPerWindow is the number of quota tokens per window
+	// ([WithWindow]) (Bedrock's tokens per minute).
 	TokensPerWindow int64
 	// TokensPerDay is the number of quota tokens per simulated day of 1440
 	// windows.

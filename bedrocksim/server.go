@@ -18,7 +18,7 @@ import (
 // http.Handler; serve it with httptest.NewServer or [Server.Start]. It is
 // safe for concurrent use.
 type Server struct {
-	opts Options
+	opts settings
 
 	mu      sync.Mutex
 	seq     uint64
@@ -30,25 +30,29 @@ type Server struct {
 	hs *http.Server
 }
 
-// New returns a Server for opts, after applying the defaults of its zero
-// fields. It returns an [*OptionError] for the first invalid field: a
-// negative duration, size or limit, or a fraction or rate outside [0, 1].
-func New(opts Options) (*Server, error) {
-	opts, err := opts.withDefaults()
+// New returns a Server configured by opts. It returns an [*OptionError]
+// for the first invalid option: a negative duration or limit, a window
+// that is not positive, a fraction or rate outside [0, 1], an empty model
+// ID or a nil Option.
+//
+// The simulator keeps its accounting (quotas, fault windows, timeline) on
+// the time package's clock, so tests control it with testing/synctest.
+func New(opts ...Option) (*Server, error) {
+	st, err := newSettings(opts)
 	if err != nil {
 		return nil, err
 	}
 	return &Server{
-		opts:    opts,
+		opts:    st,
 		ledgers: map[string]*ledger{},
-		faults:  newFaultState(opts.Faults),
+		faults:  newFaultState(st.Faults),
 		cache:   map[uint64]time.Time{},
 	}, nil
 }
 
 // SetFaults replaces the faults in force; Trigger.Next counts restart from
 // now. It returns an [*OptionError] and changes nothing if a field of f is
-// out of range, as [New] does for [Options.Faults].
+// out of range, as [New] does for [WithFaults].
 func (s *Server) SetFaults(f Faults) error {
 	if err := f.check("Faults."); err != nil {
 		return err

@@ -37,10 +37,10 @@ func TestWithAttributes(t *testing.T) {
 	}
 	// The first stream is cut by a throttle frame and retried by the
 	// guard: throttle, retry, attempt span and pacing all happen.
-	_, _, cfg := newSim(t, bedrocksim.Options{
-		Window: time.Second,
-		Quotas: map[string]bedrocksim.Quota{haiku: {TokensPerWindow: 2000}},
-		Faults: bedrocksim.Faults{StreamThrottle: bedrocksim.Trigger{Next: 1}},
+	_, _, cfg := newSim(t, []bedrocksim.Option{
+		bedrocksim.WithWindow(time.Second),
+		bedrocksim.WithQuota(haiku, bedrocksim.Quota{TokensPerWindow: 2000}),
+		bedrocksim.WithFaults(bedrocksim.Faults{StreamThrottle: bedrocksim.Trigger{Next: 1}}),
 	}, b.Option(),
 		bedrockguard.WithQuota(haiku, bedrockguard.Quota{TokensPerWindow: 2000, Window: time.Second}),
 		guardtest.Retry(func(o *retry.Options) { o.ThrottleBase, o.MaxBackoff = time.Millisecond, 5*time.Millisecond }))
@@ -135,7 +135,7 @@ func TestNoopProvidersWithRetries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, _, cfg := newSim(t, bedrocksim.Options{Faults: bedrocksim.Faults{ServiceUnavailable: bedrocksim.Trigger{Next: 1}}},
+	_, _, cfg := newSim(t, []bedrocksim.Option{bedrocksim.WithFaults(bedrocksim.Faults{ServiceUnavailable: bedrocksim.Trigger{Next: 1}})},
 		b.Option(), guardtest.Retry(func(o *retry.Options) { o.ServerErrorBase, o.MaxBackoff = time.Millisecond, 5*time.Millisecond }))
 	if _, err := bedrockruntime.NewFromConfig(cfg).Converse(context.Background(), converseInput(haiku, "hello", 10)); err != nil {
 		t.Fatal(err)

@@ -9,7 +9,6 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/bedrockguard/bedrockguard"
-	"github.com/bedrockguard/bedrockguard/bedrocksim"
 	"github.com/bedrockguard/bedrockguard/otelbridge"
 )
 
@@ -37,7 +36,7 @@ func BenchmarkConverse(b *testing.B) {
 		{"on", func(b *testing.B) bedrockguard.Option { return sdkBridge(b).Option() }},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
-			_, _, cfg := newSim(b, bedrocksim.Options{}, tc.opt(b))
+			_, _, cfg := newSim(b, nil, tc.opt(b))
 			client := bedrockruntime.NewFromConfig(cfg)
 			in := converseInput(haiku, "Say hello in three languages.", 100)
 			ctx := context.Background()

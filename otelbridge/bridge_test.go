@@ -68,10 +68,11 @@ func (tel *telemetry) metrics(t testing.TB) map[string]metricdata.Metrics {
 	return out
 }
 
-// newSim starts a simulator and returns it with a guarded client.
-func newSim(t testing.TB, so bedrocksim.Options, opts ...bedrockguard.Option) (*bedrocksim.Server, *bedrockguard.Guard, aws.Config) {
+// newSim starts a simulator configured by so and returns it with a guarded
+// client.
+func newSim(t testing.TB, so []bedrocksim.Option, opts ...bedrockguard.Option) (*bedrocksim.Server, *bedrockguard.Guard, aws.Config) {
 	t.Helper()
-	sim, err := bedrocksim.New(so)
+	sim, err := bedrocksim.New(so...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,15 +156,13 @@ func is(k attribute.Key, v string) func(attribute.Set) bool {
 // once in the throttle counter, with its kind.
 func TestEveryThrottleOnceAsEventAndCounter(t *testing.T) {
 	tel := newTelemetry(t)
-	sim, g, cfg := newSim(t, bedrocksim.Options{
-		Window:         10 * time.Second,
-		OutputFraction: 1,
-		Quotas: map[string]bedrocksim.Quota{
-			haiku:  {TokensPerWindow: 1000},
-			sonnet: {RequestsPerWindow: 1, TokensPerWindow: 1_000_000},
-			nova:   {TokensPerWindow: 1_000_000},
-		},
-		Faults: bedrocksim.Faults{StreamThrottle: bedrocksim.Trigger{Next: 1}, StreamThrottleAfter: 2},
+	sim, g, cfg := newSim(t, []bedrocksim.Option{
+		bedrocksim.WithWindow(10 * time.Second),
+		bedrocksim.WithOutputFraction(1),
+		bedrocksim.WithQuota(haiku, bedrocksim.Quota{TokensPerWindow: 1000}),
+		bedrocksim.WithQuota(sonnet, bedrocksim.Quota{RequestsPerWindow: 1, TokensPerWindow: 1_000_000}),
+		bedrocksim.WithQuota(nova, bedrocksim.Quota{TokensPerWindow: 1_000_000}),
+		bedrocksim.WithFaults(bedrocksim.Faults{StreamThrottle: bedrocksim.Trigger{Next: 1}, StreamThrottleAfter: 2}),
 	},
 		tel.bridge.Option(),
 		bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerWindow: 1_000_000, Window: 10 * time.Second}),

@@ -23,11 +23,11 @@ import (
 // attribute, event, status or metric attribute.
 func TestNoPromptOrCompletionText(t *testing.T) {
 	tel := newTelemetry(t)
-	_, _, cfg := newSim(t, bedrocksim.Options{
-		Window:         10 * time.Second,
-		OutputFraction: 1,
-		Quotas:         map[string]bedrocksim.Quota{sonnet: {TokensPerWindow: 300}},
-		Faults:         bedrocksim.Faults{StreamThrottle: bedrocksim.Trigger{Next: 1}, StreamThrottleAfter: 3},
+	_, _, cfg := newSim(t, []bedrocksim.Option{
+		bedrocksim.WithWindow(10 * time.Second),
+		bedrocksim.WithOutputFraction(1),
+		bedrocksim.WithQuota(sonnet, bedrocksim.Quota{TokensPerWindow: 300}),
+		bedrocksim.WithFaults(bedrocksim.Faults{StreamThrottle: bedrocksim.Trigger{Next: 1}, StreamThrottleAfter: 3}),
 	}, tel.bridge.Option(),
 		bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerWindow: 1_000_000, Window: 10 * time.Second}),
 		guardtest.FastRetry(), bedrockguard.WithMaxAttempts(2))

@@ -74,8 +74,8 @@ func (s *smithySpan) End()                         { s.s.End() }
 // SDK's Attempt spans.
 func TestSDKTracingOnNoDuplicateOperationSpan(t *testing.T) {
 	tel := newTelemetry(t)
-	_, _, cfg := newSim(t, bedrocksim.Options{
-		Faults: bedrocksim.Faults{ServiceUnavailable: bedrocksim.Trigger{Next: 1}},
+	_, _, cfg := newSim(t, []bedrocksim.Option{
+		bedrocksim.WithFaults(bedrocksim.Faults{ServiceUnavailable: bedrocksim.Trigger{Next: 1}}),
 	}, tel.bridge.Option(), guardtest.FastRetry())
 	client := bedrockruntime.NewFromConfig(cfg, func(o *bedrockruntime.Options) { o.TracerProvider = smithyOTel{tel.tp} })
 	if _, err := client.Converse(context.Background(), converseInput(haiku, "hello", 50)); err != nil {

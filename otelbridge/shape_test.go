@@ -111,10 +111,10 @@ func TestMetricsAndSpansAsDocumented(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer bridge.Shutdown()
-	sim, g, cfg := newSim(t, bedrocksim.Options{
-		Window: 10 * time.Second,
-		Faults: bedrocksim.Faults{ServiceUnavailable: bedrocksim.Trigger{Next: 2}},
-		Quotas: map[string]bedrocksim.Quota{sonnet: {TokensPerWindow: 1_000_000, TokensPerDay: 10}},
+	sim, g, cfg := newSim(t, []bedrocksim.Option{
+		bedrocksim.WithWindow(10 * time.Second),
+		bedrocksim.WithFaults(bedrocksim.Faults{ServiceUnavailable: bedrocksim.Trigger{Next: 2}}),
+		bedrocksim.WithQuota(sonnet, bedrocksim.Quota{TokensPerWindow: 1_000_000, TokensPerDay: 10}),
 	}, bridge.Option(),
 		bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerWindow: 1_000_000, Window: 10 * time.Second}),
 		bedrockguard.WithQuota(nova, bedrockguard.Quota{RequestsPerWindow: 50, Window: time.Second}),

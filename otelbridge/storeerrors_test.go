@@ -8,7 +8,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
 	"github.com/bedrockguard/bedrockguard"
-	"github.com/bedrockguard/bedrockguard/bedrocksim"
 	"github.com/bedrockguard/bedrockguard/otelbridge"
 	"github.com/bedrockguard/bedrockguard/pacing"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
@@ -42,7 +41,7 @@ func (s *deadStore) State(context.Context, string, pacing.KeyConfig) (pacing.Key
 func TestStoreErrorsCounted(t *testing.T) {
 	tel := newTelemetry(t)
 	store := &deadStore{}
-	_, _, cfg := newSim(t, bedrocksim.Options{}, tel.bridge.Option(),
+	_, _, cfg := newSim(t, nil, tel.bridge.Option(),
 		bedrockguard.WithStore(store),
 		bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerWindow: 1_000_000}))
 	client := bedrockruntime.NewFromConfig(cfg)

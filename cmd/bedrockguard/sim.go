@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/bedrockguard/bedrockguard/bedrocksim"
+	"github.com/bedrockguard/bedrockguard/internal/simtest"
 )
 
 func init() {
@@ -59,14 +60,13 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 	}
 	now := time.Now()
-	sim, err := bedrocksim.New(bedrocksim.Options{
-		Window:               *window,
-		DefaultQuota:         bedrocksim.Quota{RequestsPerWindow: *rpm, TokensPerWindow: *tpm, TokensPerDay: *tpd},
-		Seed:                 *seed,
-		Latency:              bedrocksim.Latency{Base: *latBase, PerOutputToken: *latTok},
-		OutputFraction:       *outFrac,
-		ShortRequestsMessage: *shortMsg,
-		Faults: bedrocksim.Faults{
+	opts := []bedrocksim.Option{
+		bedrocksim.WithWindow(*window),
+		bedrocksim.WithDefaultQuota(bedrocksim.Quota{RequestsPerWindow: *rpm, TokensPerWindow: *tpm, TokensPerDay: *tpd}),
+		bedrocksim.WithSeed(*seed),
+		bedrocksim.WithLatency(*latBase, *latTok),
+		bedrocksim.WithOutputFraction(*outFrac),
+		bedrocksim.WithFaults(bedrocksim.Faults{
 			ServiceUnavailable:  bedrocksim.Trigger{Rate: *rate503},
 			ModelNotReady:       bedrocksim.Trigger{Until: now.Add(*notReady)},
 			StreamThrottle:      bedrocksim.Trigger{Rate: *streamRate},
@@ -76,8 +76,12 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			SlowHeaders:         bedrocksim.Trigger{Rate: *slowRate},
 			SlowHeadersDelay:    *slowDelay,
 			Reset:               bedrocksim.Trigger{Rate: *resetRate},
-		},
-	})
+		}),
+	}
+	if *shortMsg {
+		opts = append(opts, simtest.ShortRequestsMessage())
+	}
+	sim, err := bedrocksim.New(opts...)
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}

@@ -63,3 +63,43 @@ func TestSimCommandBadFlags(t *testing.T) {
 		}
 	}
 }
+
+// -short-requests-message reaches the simulator: the second call of a
+// one-request quota gets the short request-rate message.
+func TestSimCommandShortRequestsMessage(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"sim", "-addr", "127.0.0.1:0", "-rpm", "1", "-window", "1h", "-short-requests-message"}, pw, io.Discard)
+		pw.Close()
+	}()
+	lines := bufio.NewScanner(pr)
+	var url string
+	for url == "" && lines.Scan() {
+		url, _ = strings.CutPrefix(lines.Text(), "bedrocksim listening on ")
+	}
+	go io.Copy(io.Discard, pr)
+	if url == "" {
+		t.Fatal("no URL in output")
+	}
+	var body string
+	for range 2 {
+		resp, err := http.Post(url+"/model/anthropic.claude-3-haiku-20240307-v1:0/converse", "application/json",
+			strings.NewReader(`{"messages":[{"role":"user","content":[{"text":"hi"}]}],"inferenceConfig":{"maxTokens":5}}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		body = string(b)
+	}
+	if want := `{"message":"Too many requests, please wait before trying again."}`; body != want {
+		t.Errorf("second call answered %s, want %s", body, want)
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Errorf("exit code %d", code)
+	}
+}

@@ -37,11 +37,11 @@ func main() {
 	runFor := flag.Duration("for", 4*time.Second, "how long the traffic runs")
 	flag.Parse()
 	if *endpoint == "" {
-		sim, err := bedrocksim.New(bedrocksim.Options{
-			Window:  quota.Window,
-			Quotas:  map[string]bedrocksim.Quota{model: {TokensPerWindow: quota.TokensPerWindow}},
-			Latency: bedrocksim.Latency{Base: 50 * time.Millisecond},
-		})
+		sim, err := bedrocksim.New(
+			bedrocksim.WithWindow(quota.Window),
+			bedrocksim.WithQuota(model, bedrocksim.Quota{TokensPerWindow: quota.TokensPerWindow}),
+			bedrocksim.WithLatency(50*time.Millisecond, 0),
+		)
 		if err != nil {
 			log.Fatal(err)
 		}

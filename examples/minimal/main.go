@@ -26,7 +26,7 @@ func main() {
 	endpoint := flag.String("endpoint", os.Getenv("BEDROCK_ENDPOINT"), "Bedrock Runtime endpoint (default: an in-process bedrocksim)")
 	flag.Parse()
 	if *endpoint == "" {
-		sim, err := bedrocksim.New(bedrocksim.Options{})
+		sim, err := bedrocksim.New()
 		if err != nil {
 			log.Fatal(err)
 		}

@@ -43,9 +43,9 @@ func main() {
 	flag.Parse()
 	ctx := context.Background()
 	if *endpoint == "" {
-		sim, err := bedrocksim.New(bedrocksim.Options{
-			Faults: bedrocksim.Faults{ModelNotReady: bedrocksim.Trigger{Next: 1}},
-		})
+		sim, err := bedrocksim.New(
+			bedrocksim.WithFaults(bedrocksim.Faults{ModelNotReady: bedrocksim.Trigger{Next: 1}}),
+		)
 		if err != nil {
 			log.Fatal(err)
 		}

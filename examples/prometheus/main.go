@@ -46,10 +46,10 @@ func main() {
 	flag.Parse()
 	ctx := context.Background()
 	if *endpoint == "" {
-		sim, err := bedrocksim.New(bedrocksim.Options{
-			Window: 2 * time.Second,
-			Quotas: map[string]bedrocksim.Quota{model: {TokensPerWindow: 1_000}},
-		})
+		sim, err := bedrocksim.New(
+			bedrocksim.WithWindow(2*time.Second),
+			bedrocksim.WithQuota(model, bedrocksim.Quota{TokensPerWindow: 1_000}),
+		)
 		if err != nil {
 			log.Fatal(err)
 		}

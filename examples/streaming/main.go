@@ -30,12 +30,12 @@ func main() {
 	endpoint := flag.String("endpoint", os.Getenv("BEDROCK_ENDPOINT"), "Bedrock Runtime endpoint (default: an in-process bedrocksim)")
 	flag.Parse()
 	if *endpoint == "" {
-		sim, err := bedrocksim.New(bedrocksim.Options{
-			Latency: bedrocksim.Latency{Base: 100 * time.Millisecond, PerOutputToken: 2 * time.Millisecond},
+		sim, err := bedrocksim.New(
+			bedrocksim.WithLatency(100*time.Millisecond, 2*time.Millisecond),
 			// The first stream is cut by a throttle before any content:
 			// the guard retries it, the application never sees it.
-			Faults: bedrocksim.Faults{StreamThrottle: bedrocksim.Trigger{Next: 1}},
-		})
+			bedrocksim.WithFaults(bedrocksim.Faults{StreamThrottle: bedrocksim.Trigger{Next: 1}}),
+		)
 		if err != nil {
 			log.Fatal(err)
 		}

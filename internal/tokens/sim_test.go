@@ -52,7 +52,7 @@ func simText(r *rand.Rand, n int, code bool) string {
 // that the settled cost computed from the reported usage equals what the
 // simulator charged, exactly.
 func TestCalibrationAgainstSimulator(t *testing.T) {
-	sim, err := bedrocksim.New(bedrocksim.Options{Seed: 7})
+	sim, err := bedrocksim.New(bedrocksim.WithSeed(7))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,41 @@
+// Package simtest gives this module's tests and tools the simulator's
+// settings that are not public options of package bedrocksim. Each function
+// returns a bedrocksim.Option; bedrocksim.New checks the value and fails
+// with a *bedrocksim.OptionError naming the setting (such as
+// "TokensPerDelta") if it is out of range.
+package simtest
+
+import (
+	"time"
+
+	"github.com/bedrockguard/bedrockguard/bedrocksim"
+	"github.com/bedrockguard/bedrockguard/internal/simconfig"
+)
+
+type settings = simconfig.Settings[bedrocksim.Quota, bedrocksim.Faults]
+
+// TokensPerDelta sets the number of output tokens per stream delta
+// (default simconfig.DefaultTokensPerDelta); it must be positive.
+func TokensPerDelta(n int) bedrocksim.Option {
+	return func(s *settings) { s.TokensPerDelta = n }
+}
+
+// ShortRequestsMessage makes request-rate throttles say "Too many requests,
+// please wait before trying again." instead of Bedrock's longer form of the
+// same message (bedrockguard sim -short-requests-message).
+func ShortRequestsMessage() bedrocksim.Option {
+	return func(s *settings) { s.ShortRequestsMessage = true }
+}
+
+// MaxBodyBytes sets the largest request body accepted (default
+// simconfig.DefaultMaxBodyBytes); larger bodies get a ValidationException.
+// It must be positive.
+func MaxBodyBytes(n int64) bedrocksim.Option {
+	return func(s *settings) { s.MaxBodyBytes = n }
+}
+
+// CacheTTL sets how long a prompt-cache prefix stays warm (default
+// simconfig.DefaultCacheTTL); it must be positive.
+func CacheTTL(d time.Duration) bedrocksim.Option {
+	return func(s *settings) { s.CacheTTL = d }
+}
