@@ -60,6 +60,9 @@ func New(opts ...Option) (*Guard, error) {
 	ro.Logger = s.Logger
 	ro.Classifier = g.classify
 	ro.Observer = retryObserver{s.Observer}
+	// Every attempt waits for pacing admission, so a throttle's retry is
+	// paced, not a storm: the budget does not charge (or refuse) it.
+	ro.PacedThrottles = !s.ObserveOnly
 	if g.policy, err = retry.New(ro); err != nil {
 		return nil, &OptionError{Option: "retry", Err: err}
 	}

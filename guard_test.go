@@ -27,9 +27,9 @@ const haiku = "anthropic.claude-3-5-haiku-20241022-v1:0"
 
 // newSim starts a simulator on loopback and returns it with an aws.Config
 // pointing at it.
-func newSim(t *testing.T, opts bedrocksim.Options) (*bedrocksim.Server, aws.Config) {
+func newSim(t *testing.T, opts ...bedrocksim.Option) (*bedrocksim.Server, aws.Config) {
 	t.Helper()
-	sim, err := bedrocksim.New(opts)
+	sim, err := bedrocksim.New(opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +57,7 @@ func assertNoLeak(t *testing.T, g *bedrockguard.Guard) {
 }
 
 func TestEveryOperationSettlesToTheServersCharge(t *testing.T) {
-	sim, cfg := newSim(t, bedrocksim.Options{DefaultQuota: bedrocksim.Quota{TokensPerWindow: 1_000_000}})
+	sim, cfg := newSim(t, bedrocksim.WithDefaultQuota(bedrocksim.Quota{TokensPerWindow: 1_000_000}))
 	obs := &recorder{}
 	g, err := bedrockguard.Install(&cfg, bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerWindow: 1_000_000}), bedrockguard.WithObserver(obs))
 	if err != nil {
@@ -156,7 +156,7 @@ func (r *recorder) End(context.Context, *bedrockguard.Call, error) {
 }
 
 func TestThrottleIsRetriedAndLowersTheRate(t *testing.T) {
-	sim, cfg := newSim(t, bedrocksim.Options{Window: 10 * time.Second, DefaultQuota: bedrocksim.Quota{TokensPerWindow: 1000}, OutputFraction: 1})
+	sim, cfg := newSim(t, bedrocksim.WithWindow(10*time.Second), bedrocksim.WithDefaultQuota(bedrocksim.Quota{TokensPerWindow: 1000}), bedrocksim.WithOutputFraction(1))
 	obs := &recorder{}
 	g, err := bedrockguard.Install(&cfg,
 		bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerWindow: 1_000_000, Window: 10 * time.Second}),
@@ -190,7 +190,7 @@ func TestThrottleIsRetriedAndLowersTheRate(t *testing.T) {
 }
 
 func TestDeadlineFailsAtOnceWithTypedError(t *testing.T) {
-	_, cfg := newSim(t, bedrocksim.Options{})
+	_, cfg := newSim(t)
 	g, err := bedrockguard.Install(&cfg, bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerWindow: 1000}))
 	if err != nil {
 		t.Fatal(err)
@@ -215,7 +215,7 @@ func TestDeadlineFailsAtOnceWithTypedError(t *testing.T) {
 }
 
 func TestTooLargeFailsAtOnce(t *testing.T) {
-	_, cfg := newSim(t, bedrocksim.Options{})
+	_, cfg := newSim(t)
 	_, err := bedrockguard.Install(&cfg, bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerWindow: 1000}))
 	if err != nil {
 		t.Fatal(err)
@@ -265,7 +265,7 @@ func (p *stackProbe) apiOption(s *middleware.Stack) error {
 }
 
 func TestOnlyBedrockRuntimeIsTouched(t *testing.T) {
-	_, cfg := newSim(t, bedrocksim.Options{})
+	_, cfg := newSim(t)
 	if _, err := bedrockguard.Install(&cfg); err != nil {
 		t.Fatal(err)
 	}
@@ -288,7 +288,7 @@ func TestOnlyBedrockRuntimeIsTouched(t *testing.T) {
 }
 
 func TestInstallTwiceDoesNotDouble(t *testing.T) {
-	sim, cfg := newSim(t, bedrocksim.Options{Faults: bedrocksim.Faults{ServiceUnavailable: bedrocksim.Trigger{Next: 100}}})
+	sim, cfg := newSim(t, bedrocksim.WithFaults(bedrocksim.Faults{ServiceUnavailable: bedrocksim.Trigger{Next: 100}}))
 	g, err := bedrockguard.New(bedrockguard.WithMaxAttempts(2), guardtest.FastRetry())
 	if err != nil {
 		t.Fatal(err)
@@ -312,7 +312,7 @@ func TestInstallTwiceDoesNotDouble(t *testing.T) {
 }
 
 func TestPanicInsideTheStackReleases(t *testing.T) {
-	_, cfg := newSim(t, bedrocksim.Options{})
+	_, cfg := newSim(t)
 	g, err := bedrockguard.Install(&cfg, bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerWindow: 100_000}))
 	if err != nil {
 		t.Fatal(err)
@@ -335,7 +335,7 @@ func TestPanicInsideTheStackReleases(t *testing.T) {
 }
 
 func TestObserveOnlyReportsWithoutPacing(t *testing.T) {
-	sim, cfg := newSim(t, bedrocksim.Options{Window: 10 * time.Second, DefaultQuota: bedrocksim.Quota{TokensPerWindow: 1000}, OutputFraction: 1})
+	sim, cfg := newSim(t, bedrocksim.WithWindow(10*time.Second), bedrocksim.WithDefaultQuota(bedrocksim.Quota{TokensPerWindow: 1000}), bedrocksim.WithOutputFraction(1))
 	obs := &recorder{}
 	g, err := bedrockguard.Install(&cfg, bedrockguard.ObserveOnly(), bedrockguard.WithObserver(obs),
 		bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerWindow: 1000, Window: 10 * time.Second}))

@@ -37,8 +37,8 @@ func WithQuota(modelID string, q Quota) Option {
 }
 
 // WithDefaultQuota sets the quota of models without their own [WithQuota].
-// Without it, such models start unpaced and are paced from their first
-// throttle on.
+// Without it, such models start with a small burst, grow their rate in
+// slow start, and learn each limit from the first throttles.
 func WithDefaultQuota(q Quota) Option {
 	return func(s *config.Settings) {
 		if err := q.validate("WithDefaultQuota"); err != nil {

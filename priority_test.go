@@ -21,7 +21,7 @@ import (
 // An Interactive call that arrives after a waiting Batch call is served
 // first; the Batch call is served next, not starved.
 func TestPriorityThroughTheClient(t *testing.T) {
-	_, cfg := newSim(t, bedrocksim.Options{OutputFraction: 1})
+	_, cfg := newSim(t, bedrocksim.WithOutputFraction(1))
 	synctest.Test(t, func(t *testing.T) {
 		g, err := bedrockguard.Install(&cfg, bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerWindow: 1000}))
 		if err != nil {
@@ -61,7 +61,7 @@ func TestPriorityThroughTheClient(t *testing.T) {
 // once and leaves nothing reserved or running (synctest fails the test on
 // a leaked goroutine or timer).
 func TestCancelWhilePacedThroughTheClient(t *testing.T) {
-	sim, cfg := newSim(t, bedrocksim.Options{OutputFraction: 1})
+	sim, cfg := newSim(t, bedrocksim.WithOutputFraction(1))
 	synctest.Test(t, func(t *testing.T) {
 		g, err := bedrockguard.Install(&cfg, bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerWindow: 1000}))
 		if err != nil {
@@ -105,7 +105,7 @@ func TestEveryFailurePathReleases(t *testing.T) {
 	}
 	for name, f := range faults {
 		t.Run(name, func(t *testing.T) {
-			sim, cfg := newSim(t, bedrocksim.Options{OutputFraction: 1, Faults: f})
+			sim, cfg := newSim(t, bedrocksim.WithOutputFraction(1), bedrocksim.WithFaults(f))
 			g, err := bedrockguard.Install(&cfg, bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerWindow: 1_000_000}),
 				guardtest.FastRetry(), bedrockguard.WithMaxAttempts(3))
 			if err != nil {

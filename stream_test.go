@@ -25,6 +25,7 @@ import (
 	"github.com/bedrockguard/bedrockguard/internal/engine"
 	"github.com/bedrockguard/bedrockguard/internal/guardtest"
 	"github.com/bedrockguard/bedrockguard/internal/limiter"
+	"github.com/bedrockguard/bedrockguard/internal/simtest"
 	"github.com/bedrockguard/bedrockguard/pacing"
 )
 
@@ -198,8 +199,8 @@ var streamOps = []string{"ConverseStream", "InvokeModelWithResponseStream"}
 func TestStreamFirstFrameThrottleIsRetried(t *testing.T) {
 	for _, op := range streamOps {
 		t.Run(op, func(t *testing.T) {
-			sim, cfg := newSim(t, bedrocksim.Options{Latency: bedrocksim.Latency{Base: headStart}, OutputFraction: 1,
-				Faults: bedrocksim.Faults{StreamThrottle: bedrocksim.Trigger{Next: 1}}})
+			sim, cfg := newSim(t, bedrocksim.WithLatency(headStart, 0), bedrocksim.WithOutputFraction(1),
+				bedrocksim.WithFaults(bedrocksim.Faults{StreamThrottle: bedrocksim.Trigger{Next: 1}}))
 			synctest.Test(t, func(t *testing.T) {
 				obs := &streamObs{}
 				g, err := bedrockguard.Install(&cfg, bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerWindow: 1_000_000}),
@@ -243,7 +244,7 @@ func TestStreamFirstFrameThrottleIsRetried(t *testing.T) {
 // When retries run out, the call fails with the SDK's modeled error, as an
 // HTTP 429 would.
 func TestStreamFirstFrameThrottleRetriesRunOut(t *testing.T) {
-	sim, cfg := newSim(t, bedrocksim.Options{Latency: bedrocksim.Latency{Base: headStart}, Faults: bedrocksim.Faults{StreamThrottle: bedrocksim.Trigger{Next: 100}}})
+	sim, cfg := newSim(t, bedrocksim.WithLatency(headStart, 0), bedrocksim.WithFaults(bedrocksim.Faults{StreamThrottle: bedrocksim.Trigger{Next: 100}}))
 	g, err := bedrockguard.Install(&cfg, guardtest.FastRetry(), bedrockguard.WithMaxAttempts(3),
 		bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerWindow: 1_000_000}))
 	if err != nil {
@@ -269,7 +270,7 @@ func TestStreamFirstFrameThrottleRetriesRunOut(t *testing.T) {
 // SDK delivers it: an empty stream whose Err() is the throttle. The guard
 // still counts it (as mid-stream) and releases the reservation.
 func TestStreamFirstFrameThrottleWithoutPeek(t *testing.T) {
-	sim, cfg := newSim(t, bedrocksim.Options{Latency: bedrocksim.Latency{Base: headStart}, Faults: bedrocksim.Faults{StreamThrottle: bedrocksim.Trigger{Next: 1}}})
+	sim, cfg := newSim(t, bedrocksim.WithLatency(headStart, 0), bedrocksim.WithFaults(bedrocksim.Faults{StreamThrottle: bedrocksim.Trigger{Next: 1}}))
 	obs := &streamObs{}
 	g, err := bedrockguard.Install(&cfg, bedrockguard.WithObserver(obs), bedrockguard.WithoutStreamPeek(),
 		bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerWindow: 1_000_000}))
@@ -310,8 +311,8 @@ func TestStreamFirstFrameThrottleWithoutPeek(t *testing.T) {
 func TestStreamThrottleAfterEvents(t *testing.T) {
 	for _, op := range streamOps {
 		t.Run(op, func(t *testing.T) {
-			sim, cfg := newSim(t, bedrocksim.Options{Latency: bedrocksim.Latency{Base: headStart}, OutputFraction: 1,
-				Faults: bedrocksim.Faults{StreamThrottle: bedrocksim.Trigger{Next: 1}, StreamThrottleAfter: 3}})
+			sim, cfg := newSim(t, bedrocksim.WithLatency(headStart, 0), bedrocksim.WithOutputFraction(1),
+				bedrocksim.WithFaults(bedrocksim.Faults{StreamThrottle: bedrocksim.Trigger{Next: 1}, StreamThrottleAfter: 3}))
 			obs := &streamObs{}
 			store := newSpyStore()
 			g, err := bedrockguard.Install(&cfg, bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerWindow: 1_000_000}),
@@ -360,8 +361,8 @@ func noKeepAlive(o *bedrockruntime.Options) {
 // An application that closes the stream early: the operation ends at the
 // Close, the reservation is settled with the input and the output seen.
 func TestStreamEarlyClose(t *testing.T) {
-	sim, cfg := newSim(t, bedrocksim.Options{OutputFraction: 1, TokensPerDelta: 1,
-		Latency: bedrocksim.Latency{Base: headStart, PerOutputToken: time.Millisecond}})
+	sim, cfg := newSim(t, bedrocksim.WithOutputFraction(1), simtest.TokensPerDelta(1),
+		bedrocksim.WithLatency(headStart, time.Millisecond))
 	synctest.Test(t, func(t *testing.T) {
 		obs := &streamObs{}
 		const capacity = 100_000
@@ -401,7 +402,7 @@ func TestStreamEarlyClose(t *testing.T) {
 // the operation ends (with exact usage) only after the application read the
 // last event, and the time to first chunk is when the SDK received it.
 func TestStreamSlowConsumer(t *testing.T) {
-	sim, cfg := newSim(t, bedrocksim.Options{Latency: bedrocksim.Latency{Base: headStart}, OutputFraction: 1})
+	sim, cfg := newSim(t, bedrocksim.WithLatency(headStart, 0), bedrocksim.WithOutputFraction(1))
 	synctest.Test(t, func(t *testing.T) {
 		obs := &streamObs{}
 		g, err := bedrockguard.Install(&cfg, bedrockguard.WithObserver(obs), bedrockguard.WithStreamIdleTimeout(time.Minute),
@@ -446,7 +447,7 @@ func TestStreamSlowConsumer(t *testing.T) {
 // is settled and the operation ends with ErrStreamAbandoned, and the
 // application can still read the rest of the stream, unchanged.
 func TestStreamAbandoned(t *testing.T) {
-	_, cfg := newSim(t, bedrocksim.Options{Latency: bedrocksim.Latency{Base: headStart}, OutputFraction: 1})
+	_, cfg := newSim(t, bedrocksim.WithLatency(headStart, 0), bedrocksim.WithOutputFraction(1))
 	synctest.Test(t, func(t *testing.T) {
 		obs := &streamObs{}
 		g, err := bedrockguard.Install(&cfg, bedrockguard.WithObserver(obs), bedrockguard.WithStreamIdleTimeout(30*time.Second),
@@ -552,9 +553,9 @@ func TestStreamMalformedFrame(t *testing.T) {
 // client per goroutine (the SDK's codec is shared per client:
 // docs/bedrock.md#concurrent-streams-on-one-client). Run with -race.
 func TestStreamConcurrent(t *testing.T) {
-	sim, cfg := newSim(t, bedrocksim.Options{TokensPerDelta: 2,
-		Latency: bedrocksim.Latency{Base: headStart, PerOutputToken: 50 * time.Microsecond},
-		Faults:  bedrocksim.Faults{StreamThrottle: bedrocksim.Trigger{Rate: 0.3}, StreamThrottleAfter: 2}})
+	sim, cfg := newSim(t, simtest.TokensPerDelta(2),
+		bedrocksim.WithLatency(headStart, 50*time.Microsecond),
+		bedrocksim.WithFaults(bedrocksim.Faults{StreamThrottle: bedrocksim.Trigger{Rate: 0.3}, StreamThrottleAfter: 2}))
 	obs := &streamObs{}
 	g, err := bedrockguard.Install(&cfg, bedrockguard.WithObserver(obs), guardtest.FastRetry(),
 		bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerWindow: 10_000_000}))
@@ -603,7 +604,7 @@ func TestStreamConcurrent(t *testing.T) {
 func BenchmarkStreamTimeToFirstEvent(b *testing.B) {
 	for _, peek := range []bool{true, false} {
 		b.Run(fmt.Sprintf("peek=%v", peek), func(b *testing.B) {
-			sim, err := bedrocksim.New(bedrocksim.Options{OutputFraction: 1})
+			sim, err := bedrocksim.New(bedrocksim.WithOutputFraction(1))
 			if err != nil {
 				b.Fatal(err)
 			}

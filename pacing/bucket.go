@@ -47,7 +47,7 @@ func (a Algorithm) String() string {
 // plain data so that a remote Store can receive it with each call.
 type AxisConfig struct {
 	// Quota is the configured amount per Window; zero means unknown: the axis
-	// is not paced until the first throttle, then paced from the measured rate.
+	// starts in slow start and learns its ceiling from throttles.
 	Quota float64
 	// Window is the quota period and the bucket's burst horizon.
 	Window time.Duration

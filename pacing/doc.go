@@ -32,39 +32,55 @@
 //
 // # Adaptation
 //
+// Without a quota an axis starts in slow start: its first admission is a
+// small burst (four times the first request), then every admitted unit
+// raises the rate by four units, so the rate grows by e every quarter
+// window while demand fills it (bounded by eight times what was admitted
+// over the last window). Both axes learn this way; none sends an unpaced
+// herd.
+//
 // A throttle on an axis empties that bucket (the server's is empty) and
-// lowers the axis' rate to Beta (0.6) times its current value, at most once
-// per Cooldown (a tenth of the window), since one burst of in-flight requests
-// throttled together is one signal. The rate then regrows toward the
-// configured quota along a CUBIC curve W(t) = Wmax (1 + C (t-K)^3), t in
-// windows, K = cbrt((1 - W(0)/Wmax)/C), the curve of the AWS SDK's adaptive
-// retry mode and of TCP CUBIC: fast while far below the rate that
-// throttled, flat near it, then probing beyond it. With fast convergence, a
-// throttle at a rate below the previous one's sets Wmax to (1+Beta)/2 of
-// it: the quota shrank, so aim lower. With no quota configured an axis is
-// not paced until its first throttle; then its rate starts at Beta times the
-// rate measured over the last window and probes upward, capped at twice the
-// measured rate so that an idle key does not drift to a rate it never used.
+// lowers the rate, at most once per Cooldown (a tenth of the window), since
+// one burst of in-flight requests throttled together is one signal. The new
+// ceiling is estimated from the evidence: the units charged since the
+// previous decrease divided by the time since it (since the first
+// admission, counting one window for the server's bucket being full at
+// rest). The server's bucket was empty at both ends of that span, so this is
+// what it refilled: a lower bound of its rate. The rate then holds 3 %
+// under the estimate. Without a window of evidence, or when the evidence
+// asks for a cut deeper than Beta (a span that straddles a change), the
+// rate is multiplied by Beta (0.6), as in the SDK's adaptive mode, and the
+// next throttle measures.
 //
-// The algorithm and its constants were chosen with the simulator
-// (go run ./cmd/bedrockguard loadtest, window 6 s, 32 workers, 60 s per run,
-// two seeds; the quota-drop scenario halves the server's quota at 30 s
-// without telling the guard). Throttles per 1000 calls over the run, and
-// goodput as a share of the lowered quota from one window after the drop:
+// After the hold the rate probes: it regrows along the CUBIC curve
+// W(t) = Wmax (1 + C (t-K)^3), t in windows after the hold,
+// K = cbrt((1 - W(0)/Wmax)/C), C = 0.015 (or linearly, with AIMD): flat near
+// the estimate, then faster beyond it. A probe over a real ceiling ends with
+// one throttle, whose evidence confirms the estimate; each confirming probe
+// doubles the next hold (2, 4, 8, 16 windows), and an estimate that moved by
+// more than 10 % starts again at 2.
 //
-//	CUBIC, Beta 0.7, C 0.0375, no fast convergence   40.7 (30 s run)   95.9 %
-//	CUBIC, Beta 0.7, C 0.0375, fast convergence      14.1, 27.6        99.1 %, 99.0 %
-//	CUBIC, Beta 0.6, C 0.0375                        18.2, 15.3        88.6 %, 99.0 %
-//	CUBIC, Beta 0.7, C 0.015                         22.6, 12.7        94.6 %, 98.9 %
-//	CUBIC, Beta 0.6, C 0.015 (the default)           11.0, 11.6        93.0 %, 102.3 %
-//	AIMD,  Beta 0.6, +10 % of quota per window       11.4, 19.8        94.2 %, 92.6 %
+// # Probing cost and finding capacity
 //
-// A deeper cut gets below a halved quota in two steps instead of three, and
-// a smaller C keeps the rate on the plateau near the last throttle for about
-// three windows before it probes, so re-probing throttles are rare. AIMD's
-// linear regrowth crosses the true limit at the same slope every time; CUBIC
-// slows down near it. Without throttles (the mixed, tpm-bound, rpm-bound
-// scenarios) the choice does not matter: the buckets mirror the server's.
+// The hold is the trade-off. A probe costs one throttle when nothing has
+// changed; a shorter hold finds new capacity sooner. With the doubling
+// hold, a quota that never changes costs about log2(T/2) throttles over T
+// windows after convergence (4 in the first 30 windows, then one per 16
+// windows plus the probe's own two or three windows); a quota that rose is
+// found within hold + about 4 windows (CUBIC reaches twice the estimate
+// 4 windows past K = 1.3 windows), so within 6 to 8 windows early in a run
+// and up to 20 windows when the hold has reached its cap. Measured with
+// the simulator (go run ./cmd/bedrockguard loadtest, window 6 s, 32
+// workers, seeds 1 to 3, 45 s per run; no quota told):
+//
+//	no-quota (mixed prompts)   0 failed, 101.4-102.2 % of TPM, 4.2-14.0 throttles per 1000 calls
+//	large-no-quota             0 failed,  99.3-99.5 % of TPM, 13.0-26.7 throttles per 1000 calls
+//	quota-drop (told the old)  0 failed, 6-11 throttles from the drop, 0 from two windows after it
+//
+// and the raw output in docs/loadtest.txt. The previous algorithm (unpaced
+// until the first throttle, Beta of the rate that throttled, CUBIC back up
+// with no hold) crossed the ceiling every two or three windows, and the
+// budget then failed calls.
 //
 // # Stores
 //

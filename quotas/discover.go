@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/servicequotas"
 	"github.com/aws/aws-sdk-go-v2/service/servicequotas/types"
 	smithy "github.com/aws/smithy-go"
+	"github.com/bedrockguard/bedrockguard"
 )
 
 // serviceCode is Bedrock's service code in Service Quotas.
@@ -35,7 +36,7 @@ func backoffDelay(n int) time.Duration {
 }
 
 // Option configures [Discover]. An invalid option makes Discover fail with
-// an [*OptionError] before any call.
+// an [*bedrockguard.OptionError] before any call.
 type Option func(*config) error
 
 type config struct {
@@ -44,33 +45,15 @@ type config struct {
 	models   []Model
 }
 
-// OptionError reports an invalid option given to [Discover]: the option's
-// name and the cause, which it unwraps to. Use errors.As with a
-// *OptionError.
-type OptionError struct {
-	// Option names the option, such as "WithRegion".
-	Option string
-	// Err is what is wrong with it.
-	Err error
-}
-
-// Error returns "quotas: invalid option <Option>: <Err>".
-func (e *OptionError) Error() string {
-	return "quotas: invalid option " + e.Option + ": " + e.Err.Error()
-}
-
-// Unwrap returns the cause.
-func (e *OptionError) Unwrap() error { return e.Err }
-
 func optionErr(option, format string, args ...any) error {
-	return &OptionError{Option: option, Err: fmt.Errorf(format, args...)}
+	return &bedrockguard.OptionError{Option: "quotas." + option, Err: fmt.Errorf(format, args...)}
 }
 
 // WithDefaults also lists the AWS default values (ListAWSDefaultServiceQuotas):
 // each entry gets its Default, and a quota with no applied value is kept
 // with the default as its value. The client must then also implement
 // servicequotas.ListAWSDefaultServiceQuotasAPIClient, as *servicequotas.Client
-// does; otherwise Discover fails with an [*OptionError].
+// does; otherwise Discover fails with an [*bedrockguard.OptionError].
 func WithDefaults() Option {
 	return func(c *config) error { c.defaults = true; return nil }
 }
@@ -118,7 +101,7 @@ func WithModels(models ...Model) Option {
 // retries, 51 s at most in all). The context bounds the whole discovery: when it
 // ends during a backoff, Discover returns the throttle together with the
 // context's error. Names that do not parse are kept in Catalog.Unparsed;
-// only API errors and invalid options ([*OptionError]) fail discovery.
+// only API errors and invalid options ([*bedrockguard.OptionError]) fail discovery.
 //
 // The IAM permissions needed are servicequotas:ListServiceQuotas, and
 // servicequotas:ListAWSDefaultServiceQuotas with WithDefaults.

@@ -426,9 +426,9 @@ func TestDiscoverOptionErrors(t *testing.T) {
 		{"WithDefaults", listOnly{f.client("us-east-1")}, []quotas.Option{quotas.WithDefaults()}},
 	} {
 		_, err := quotas.Discover(t.Context(), tt.client, tt.opts...)
-		var oe *quotas.OptionError
-		if !errors.As(err, &oe) || oe.Option != tt.option || oe.Unwrap() == nil || !strings.HasPrefix(err.Error(), "quotas: invalid option "+tt.option+": ") {
-			t.Errorf("%s: err = %v, want an *OptionError", tt.option, err)
+		var oe *bedrockguard.OptionError
+		if !errors.As(err, &oe) || oe.Option != "quotas."+tt.option || oe.Unwrap() == nil || !strings.HasPrefix(err.Error(), "bedrockguard: invalid option quotas."+tt.option+": ") {
+			t.Errorf("%s: err = %v, want an *bedrockguard.OptionError", tt.option, err)
 		}
 	}
 	if n := len(f.Calls()); n != 0 {

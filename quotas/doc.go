@@ -9,7 +9,7 @@
 // The whole API is [Discover] with its options ([WithDefaults],
 // [WithRegion], [WithModels]), the [Catalog] it returns ([Catalog.Options]
 // to install, [Catalog.Quota] and [Catalog.For] to look an ID up, its
-// [Entry] and [Unparsed] lists), and [*OptionError]. Package quotastest is
+// [Entry] and [Unparsed] lists), and [*bedrockguard.OptionError]. Package quotastest is
 // a fake Service Quotas API for tests.
 //
 // # What is discovered

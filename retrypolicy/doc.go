@@ -41,7 +41,7 @@
 //
 // Full jitter: the delay after failed attempt n is
 // rand[0,1) x min(max backoff, base x 2^(n-1)). With the defaults (5
-// attempts, [WithMaxBackoff] 20 s) the ceilings are:
+// attempts, a 20 s cap) the ceilings are:
 //
 //	after attempt      1      2      3      4
 //	throttle        1 s    2 s    4 s    8 s

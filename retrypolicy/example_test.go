@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
+	"net/http/httptest"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
+	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/types"
 
-	"github.com/bedrockguard/bedrockguard/classify"
+	"github.com/bedrockguard/bedrockguard/bedrocksim"
 	"github.com/bedrockguard/bedrockguard/retrypolicy"
 )
 
@@ -33,17 +35,30 @@ func ExamplePolicy_ClientOption() {
 	// Output: true WithMaxAttempts
 }
 
-// Telling why a call failed after the policy gave up.
+// Telling why a call failed after the policy gave up: here the account's
+// tokens-per-day quota is spent, which no retry can fix.
 func ExampleGiveUpError() {
-	var err error = &retrypolicy.GiveUpError{
-		Reason: retrypolicy.ReasonMaxAttempts,
-		Attempts: []retrypolicy.Attempt{
-			{Number: 1, Class: classify.Of(classify.ThrottleTokens), Delay: 700 * time.Millisecond},
-			{Number: 2, Class: classify.Of(classify.ThrottleTokens)},
-		},
+	sim, err := bedrocksim.New(bedrocksim.WithDefaultQuota(bedrocksim.Quota{TokensPerDay: 10}))
+	if err != nil {
+		panic(err)
 	}
+	srv := httptest.NewServer(sim)
+	defer srv.Close()
+	policy, err := retrypolicy.New()
+	if err != nil {
+		panic(err)
+	}
+	client := bedrockruntime.NewFromConfig(bedrocksim.Config(srv.URL), policy.ClientOption())
+	_, err = client.Converse(context.Background(), &bedrockruntime.ConverseInput{
+		ModelId: aws.String("anthropic.claude-3-5-haiku-20241022-v1:0"),
+		Messages: []types.Message{{
+			Role:    types.ConversationRoleUser,
+			Content: []types.ContentBlock{&types.ContentBlockMemberText{Value: "Hello"}},
+		}},
+		InferenceConfig: &types.InferenceConfiguration{MaxTokens: aws.Int32(100)},
+	})
 	if g, ok := errors.AsType[*retrypolicy.GiveUpError](err); ok {
-		fmt.Println(g.Reason, len(g.Attempts), g.Attempts[len(g.Attempts)-1].Class.Kind)
+		fmt.Println(g.Reason, len(g.Attempts), g.Attempts[0].Class.Kind)
 	}
-	// Output: max_attempts 2 throttle_tokens
+	// Output: not_retryable 1 throttle_tokens_per_day
 }

@@ -3,7 +3,6 @@ package retrypolicy
 import (
 	"fmt"
 	"log/slog"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
@@ -43,17 +42,6 @@ func WithMaxAttempts(n int) Option {
 			return &OptionError{Option: "WithMaxAttempts", Err: fmt.Errorf("%d is outside [1, 100]", n)}
 		}
 		o.MaxAttempts = n
-		return nil
-	}
-}
-
-// WithMaxBackoff caps every backoff delay (default 20 s).
-func WithMaxBackoff(d time.Duration) Option {
-	return func(o *retry.Options) error {
-		if d <= 0 {
-			return &OptionError{Option: "WithMaxBackoff", Err: fmt.Errorf("%v is not positive", d)}
-		}
-		o.MaxBackoff = d
 		return nil
 	}
 }
@@ -123,12 +111,9 @@ func (e *OptionError) Unwrap() error { return e.Err }
 // budget or the context deadline stopped a retry, or the error cannot be
 // fixed by retrying (a tokens-per-day throttle, say). It wraps the SDK's
 // error, so errors.As with *types.ThrottlingException still works on the
-// result. Use errors.As with a *GiveUpError.
+// result. Its Attempts list every attempt: its Number, the Class of its
+// error and the Delay chosen after it. Use errors.As with a *GiveUpError.
 type GiveUpError = retry.GiveUpError
-
-// Attempt is one attempt of a call as the policy saw it: its number, the
-// class of its error and the backoff chosen after it.
-type Attempt = retry.Attempt
 
 // Reason says why the policy stopped retrying a call.
 type Reason = retry.Reason

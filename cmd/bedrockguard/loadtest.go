@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -28,10 +31,26 @@ func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	workers := fs.Int("workers", 32, "concurrent callers")
 	duration := fs.Duration("duration", time.Minute, "length of each run")
 	seed := fs.Int64("seed", 1, "workload and simulator seed")
+	seedList := fs.String("seeds", "", "run every scenario with each of these seeds, comma-separated (overrides -seed), and print the spread")
 	jsonOut := fs.String("json", "", "also write the rows as JSON to this file (- for stdout)")
 	quiet := fs.Bool("q", false, "no live progress line")
+	procs := fs.Int("procs", 0, "fleet mode: run this many OS processes sharing one quota (workers per process: -workers)")
+	store := fs.String("store", "redis", "fleet mode: the shared store: redis, or none (each process alone with the whole quota)")
+	storeAddr := fs.String("store-addr", "", "fleet mode: a running Redis (default: start a redis-server)")
+	killStoreAt := fs.Duration("kill-store-at", 0, "fleet mode: stop the redis-server this long into the run")
+	storeDown := fs.Duration("store-down", 15*time.Second, "fleet mode: how long the redis-server stays down")
+	interactiveLast := fs.Bool("interactive-last", false, "fleet mode: the last process sends Interactive calls, the others Batch")
+	child := fs.String("fleet-child", "", "internal: run one process of a fleet run")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if *child != "" {
+		return load.RunFleetChild(ctx, *child, stdout)
+	}
+	if *procs > 0 {
+		return runFleet(ctx, stdout, stderr, load.Fleet{Procs: *procs, Workers: *workers, Window: *window,
+			Duration: *duration, Seed: *seed, Store: *store, StoreAddr: *storeAddr,
+			KillStoreAt: *killStoreAt, StoreDown: *storeDown, InteractiveLast: *interactiveLast}, *jsonOut)
 	}
 	all := load.Scenarios(*window, *workers, *duration)
 	var names []string
@@ -46,37 +65,56 @@ func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			return fmt.Errorf("%w: unknown configuration %q (want %s)", errUsage, m, strings.Join(load.Modes, ", "))
 		}
 	}
-	var rows []load.Row
-	for _, n := range names {
-		sc, ok := all[n]
-		if !ok {
-			return fmt.Errorf("%w: unknown scenario %q (want %s)", errUsage, n, strings.Join(load.ScenarioNames(), ", "))
-		}
-		sc.Seed = *seed
-		if err := sc.Validate(); err != nil {
-			return fmt.Errorf("%w: %v", errUsage, err)
-		}
-		for _, m := range modes {
-			var progress func(load.Progress)
-			if !*quiet {
-				progress = func(p load.Progress) {
-					fmt.Fprintf(stderr, "\r%-10s %-13s %5.0fs  calls %6d  ok %6d  failed %6d ",
-						p.Scenario, p.Mode, p.Elapsed.Seconds(), p.Calls, p.OK, p.Failed)
-				}
-			}
-			row, err := load.Run(ctx, sc, m, progress)
-			if !*quiet {
-				fmt.Fprintln(stderr)
-			}
+	seeds := []int64{*seed}
+	if *seedList != "" {
+		seeds = nil
+		for _, f := range strings.Split(*seedList, ",") {
+			v, err := strconv.ParseInt(strings.TrimSpace(f), 10, 64)
 			if err != nil {
-				return fmt.Errorf("%s/%s: %w", n, m, err)
+				return fmt.Errorf("%w: -seeds: %v", errUsage, err)
 			}
-			rows = append(rows, row)
+			seeds = append(seeds, v)
 		}
 	}
-	fmt.Fprintf(stdout, "window %v, %d workers, %v per run, seed %d\n", *window, *workers, *duration, *seed)
+	var rows []load.Row
+	for _, n := range names {
+		for _, sd := range seeds {
+			sc, ok := all[n]
+			if !ok {
+				return fmt.Errorf("%w: unknown scenario %q (want %s)", errUsage, n, strings.Join(load.ScenarioNames(), ", "))
+			}
+			sc.Seed = sd
+			if err := sc.Validate(); err != nil {
+				return fmt.Errorf("%w: %v", errUsage, err)
+			}
+			for _, m := range modes {
+				var progress func(load.Progress)
+				if !*quiet {
+					progress = func(p load.Progress) {
+						fmt.Fprintf(stderr, "\r%-10s %-13s %5.0fs  calls %6d  ok %6d  failed %6d ",
+							p.Scenario, p.Mode, p.Elapsed.Seconds(), p.Calls, p.OK, p.Failed)
+					}
+				}
+				row, err := load.Run(ctx, sc, m, progress)
+				if !*quiet {
+					fmt.Fprintln(stderr)
+				}
+				if err != nil {
+					return fmt.Errorf("%s/%s: %w", n, m, err)
+				}
+				rows = append(rows, row)
+			}
+		}
+	}
+	fmt.Fprintf(stdout, "window %v, %d workers, %v per run, seeds %v\n", *window, *workers, *duration, seeds)
 	if err := load.WriteTable(stdout, rows); err != nil {
 		return err
+	}
+	if len(seeds) > 1 {
+		fmt.Fprintln(stdout)
+		if err := load.WriteSpread(stdout, rows); err != nil {
+			return err
+		}
 	}
 	if *jsonOut != "" {
 		return writeJSON(stdout, *jsonOut, rows)
@@ -91,4 +129,51 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// runFleet runs the multi-process loadtest: half the processes send
+// ~4,000-token prompts, half ~200-token ones, under the mixed scenario's
+// quota.
+func runFleet(ctx context.Context, stdout, stderr io.Writer, f load.Fleet, jsonOut string) error {
+	if f.Store != "redis" && f.Store != "none" {
+		return fmt.Errorf("%w: unknown store %q (want redis or none)", errUsage, f.Store)
+	}
+	if f.Store == "none" {
+		f.StoreAddr, f.KillStoreAt = "", 0
+	}
+	sc := load.Scenarios(f.Window, f.Workers, f.Duration)["mixed"]
+	f.Server, f.MaxTokens, f.Large, f.Small = sc.Server, []int{256, 512}, 4000, 200
+	row, err := load.RunFleet(ctx, f, stderr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%d processes x %d workers, store %s, window %v, %v, seed %d", f.Procs, f.Workers, f.Store, f.Window, f.Duration, f.Seed)
+	if f.KillStoreAt > 0 {
+		fmt.Fprintf(stdout, ", redis-server down from %v for %v", f.KillStoreAt, f.StoreDown)
+	}
+	fmt.Fprintln(stdout)
+	fmt.Fprintln(stdout, "| process | prompts | calls | ok | failed | p50 | p99 | Redis commands | store errors |")
+	fmt.Fprintln(stdout, "|---|---|---|---|---|---|---|---|---|")
+	for _, p := range row.Procs {
+		fmt.Fprintf(stdout, "| %d | %s | %d | %d | %d | %s | %s | %d | %d |\n", p.Index, p.Class, p.Calls, p.OK, p.Failed,
+			load.FormatLatency(p.P50), load.FormatLatency(p.P99), p.Commands, p.StoreErrors)
+	}
+	fmt.Fprintf(stdout, "calls %d, failed %d, throttles %d (%.1f / 1000 calls), goodput %.1f %% of TPM, large/small worker completions %.2f, Redis commands per completed call %.2f\n",
+		row.Calls, row.Failed, row.Throttles, row.ThrottlesPer1000, row.GoodputPct, row.Fairness, row.CommandsPerCall)
+	if f.KillStoreAt > 0 {
+		fmt.Fprintf(stdout, "tokens charged during the outage: %.1f %% of the quota; every process back on Redis %v after the restart\n",
+			row.OutagePct, row.Rejoin.Round(time.Millisecond))
+	}
+	if jsonOut != "" {
+		b, err := json.MarshalIndent(row, "", "  ")
+		if err != nil {
+			return err
+		}
+		if jsonOut == "-" {
+			_, err = stdout.Write(append(b, '\n'))
+			return err
+		}
+		return os.WriteFile(jsonOut, append(b, '\n'), 0o644)
+	}
+	return nil
 }

@@ -12,19 +12,88 @@ import (
 //
 // Rates are expressed per window: rate r means r units refill per Window,
 // and the bucket holds at most r units (one window's worth).
+//
+// An axis goes through three phases:
+//
+//   - Slow start, when its quota is unknown and it has not been throttled:
+//     the first admission is a small burst (slowStartBurst times the first
+//     request), then every admitted unit raises the rate by slowStartGain
+//     units, so the rate grows by e each Window/slowStartGain while demand
+//     fills it (as TCP's slow start doubles per round trip), never above
+//     slowStartCap times what was admitted over the last window.
+//   - After a throttle, the ceiling is estimated from the evidence: the
+//     units charged since the previous decrease (or since the first
+//     admission, counting one window's worth for the server's bucket being
+//     full at rest), divided by the time. The server's bucket was empty at
+//     both ends, so that is what it refilled: a lower bound of its rate.
+//     The rate holds at holdMargin under the estimate. Without enough
+//     evidence (under evidenceSpan windows), or with an estimate within
+//     evidenceBelow of the throttled rate (a ceiling that held most of the
+//     span and dropped just before its end), it falls back to a
+//     multiplicative decrease by Beta.
+//   - Probing: after the hold (hold windows, doubled after each probe that
+//     found no new capacity, up to maxHold), the rate regrows along the
+//     CUBIC (or AIMD) curve towards and past wMax. A probe ends with one
+//     throttle; the evidence from it resets the estimate.
 type axis struct {
 	init  bool
 	level float64   // units available; negative is debt
 	last  time.Time // time level was last brought up to date
 
 	limited     bool      // the axis is being paced
-	wMax        float64   // rate in force when the last throttle arrived
+	wMax        float64   // the estimated ceiling (or the rate in force) at the last decrease
 	decreasedAt time.Time // time of the last decrease; zero if none
-	base        float64   // rate right after the last decrease
+	base        float64   // rate right after the last decrease; in slow start, the initial rate
+	hold        float64   // windows the rate stays at base after the decrease
+	gap         float64   // the hold after the next decrease whose estimate confirms wMax
+
+	slow float64 // slow-start rate; 0 before the first admission
+
+	spent  float64   // net units charged since markAt
+	markAt time.Time // start of the evidence span: first admission or last decrease
+	credit float64   // windows of quota assumed in the server's bucket at markAt
 
 	measured   float64 // admitted units, exponentially decayed with time constant Window
 	measuredAt time.Time
 	firstAt    time.Time // first admission, to scale the rate of a young key
+}
+
+// Constants of the adaptive arithmetic. pacing/redisstore's bucket.lua
+// mirrors them.
+const (
+	// slowStartBurst is the first admission of an axis without a quota, in
+	// multiples of the first request.
+	slowStartBurst = 4
+	// slowStartGain is the rate added per admitted unit in slow start.
+	slowStartGain = 4
+	// slowStartCap bounds the slow-start rate at this multiple of the units
+	// admitted over the last window, so that an axis that is not the
+	// bottleneck does not grow without bound.
+	slowStartCap = 8
+	// evidenceSpan is the shortest evidence span, in windows, whose
+	// estimate of the ceiling is used.
+	evidenceSpan = 1
+	// evidenceBelow: the estimate of the ceiling is used only when it is at
+	// most this fraction of the rate that was throttled. An estimate close
+	// to that rate says the rate was sustained over most of the span, so the
+	// span mostly measured a ceiling that held until just before the
+	// throttle (a silent quota drop): Beta takes the first step instead.
+	evidenceBelow = 0.95
+	// holdMargin is how far under the estimated ceiling the rate holds.
+	holdMargin = 0.03
+	// minHold and maxHold bound the hold before a probe, in windows.
+	minHold = 2
+	maxHold = 16
+	// confirmTolerance is the relative change of the estimate under which
+	// a probe's throttle confirms the previous ceiling (so the next hold
+	// doubles); a larger change means the ceiling moved (the hold restarts
+	// at minHold).
+	confirmTolerance = 0.1
+)
+
+// slowStart reports whether the axis is in slow start.
+func (s *axis) slowStart(c *pacing.AxisConfig) bool {
+	return s.limited && c.Quota == 0 && s.decreasedAt.IsZero()
 }
 
 // rate returns the effective rate per window at now.
@@ -33,9 +102,15 @@ func (s *axis) rate(c *pacing.AxisConfig, now time.Time) float64 {
 		return math.Inf(1)
 	}
 	if s.decreasedAt.IsZero() {
-		return c.Quota
+		if c.Quota > 0 {
+			return c.Quota
+		}
+		if s.slow == 0 {
+			return math.Inf(1) // nothing admitted yet: the first request goes at once
+		}
+		return s.slow
 	}
-	t := float64(now.Sub(s.decreasedAt)) / float64(c.Window) // windows since the decrease
+	t := float64(now.Sub(s.decreasedAt))/float64(c.Window) - s.hold // windows since the hold ended
 	if t < 0 {
 		t = 0
 	}
@@ -115,17 +190,19 @@ func (s *axis) capacity(c *pacing.AxisConfig, now time.Time) float64 { return s.
 func (s *axis) advance(c *pacing.AxisConfig, now time.Time) {
 	if !s.init {
 		s.init = true
-		s.limited = c.Quota > 0
+		s.limited = true
 		s.last = now
-		if s.limited {
-			s.level = c.Quota * c.InitialFill
-		}
+		s.level = c.Quota * c.InitialFill
 		return
 	}
 	if !s.limited || !now.After(s.last) {
 		return
 	}
 	r := s.rate(c, now)
+	if math.IsInf(r, 1) {
+		s.last = now
+		return
+	}
 	s.level += r * float64(now.Sub(s.last)) / float64(c.Window)
 	if s.level > r {
 		s.level = r
@@ -140,6 +217,9 @@ func (s *axis) wait(c *pacing.AxisConfig, now time.Time, n float64) time.Duratio
 		return 0
 	}
 	r := s.rate(c, now)
+	if math.IsInf(r, 1) {
+		return 0
+	}
 	need := math.Min(n, r)
 	if s.level >= need {
 		return 0
@@ -157,18 +237,36 @@ const maxWait = 24 * time.Hour
 // take charges n units (admission), which may leave debt when n exceeds
 // what the bucket holds.
 func (s *axis) take(c *pacing.AxisConfig, now time.Time, n float64) {
-	if s.limited {
-		s.level -= n
+	if s.markAt.IsZero() {
+		// The evidence span starts at the first admission, with the
+		// server's bucket assumed full.
+		s.markAt, s.credit = now, 1
 	}
+	s.spent += n
 	s.measured = s.recent(c, now) + n
 	s.measuredAt = now
 	if s.firstAt.IsZero() {
 		s.firstAt = now
 	}
+	if s.slowStart(c) {
+		if s.slow == 0 {
+			s.base = math.Max(slowStartBurst*n, minRate)
+			s.slow = s.base
+			s.level = s.base
+		} else {
+			s.slow = math.Min(s.slow+slowStartGain*n, math.Max(s.base, slowStartCap*s.measured))
+		}
+	}
+	if s.limited {
+		s.level -= n
+	}
 }
 
 // give returns n units (a refund; negative n charges more).
 func (s *axis) give(c *pacing.AxisConfig, now time.Time, n float64) {
+	if !s.markAt.IsZero() {
+		s.spent -= n
+	}
 	if !s.limited {
 		return
 	}
@@ -182,32 +280,69 @@ func (s *axis) give(c *pacing.AxisConfig, now time.Time, n float64) {
 	}
 }
 
-// throttled applies a multiplicative decrease and empties the bucket: the
-// server's bucket is empty when it throttles. Throttles within Cooldown of
-// the last decrease only empty the bucket, so that one burst of rejected
-// in-flight requests counts as one congestion signal. It reports whether
-// the rate was decreased.
+// throttled lowers the rate and empties the bucket: the server's bucket is
+// empty when it throttles. Throttles within Cooldown of the last decrease
+// only empty the bucket, so that one burst of rejected in-flight requests
+// counts as one congestion signal. It reports whether the rate was
+// decreased.
+//
+// With at least evidenceSpan windows of evidence, the new ceiling is the
+// units charged over the span divided by its length (never above the
+// rate that was throttled), and the rate holds just under it; otherwise
+// the rate is multiplied by Beta, as in the SDK's adaptive mode.
 func (s *axis) throttled(c *pacing.AxisConfig, now time.Time) bool {
 	decrease := s.decreasedAt.IsZero() || now.Sub(s.decreasedAt) >= c.Cooldown
 	if decrease {
-		var cur float64
+		cur := math.Inf(1)
 		if s.limited {
 			cur = s.rate(c, now)
-		} else {
+		}
+		if math.IsInf(cur, 1) {
 			cur = math.Max(s.rateEstimate(c, now), minRate)
 		}
 		s.limited = true
-		// Fast convergence (as in TCP pacing.CUBIC): a throttle below the rate of
-		// the previous one means the available quota shrank, so aim lower
-		// than the rate that throttled.
-		if s.wMax > 0 && cur < s.wMax {
-			s.wMax = cur * (1 + c.Beta) / 2
-		} else {
-			s.wMax = cur
+		var elapsed float64
+		if !s.markAt.IsZero() {
+			elapsed = float64(now.Sub(s.markAt)) / float64(c.Window)
 		}
-		s.base = math.Max(c.Beta*cur, minRate)
+		span := s.credit + elapsed
+		slow := s.slowStart(c)
+		// The evidence is used when it spans enough time and asks for a
+		// clear decrease (see evidenceBelow); out of slow start, only a
+		// decrease of at most 1-Beta (a larger one is more likely a stale
+		// or short span than a real collapse, and Beta then takes a first
+		// step).
+		if est := s.spent / span; span >= evidenceSpan && est <= evidenceBelow*cur && (slow || est >= c.Beta*cur) {
+			est = math.Max(est, minRate)
+			switch {
+			case s.gap == 0 || s.wMax == 0 || math.Abs(est-s.wMax) > confirmTolerance*s.wMax:
+				s.gap = minHold // the ceiling moved: probe again soon
+			default:
+				s.gap = math.Min(2*s.gap, maxHold) // the probe found nothing new
+			}
+			s.wMax = est
+			s.base = math.Max(est*(1-holdMargin), minRate)
+			s.hold = s.gap
+			if elapsed < evidenceSpan {
+				// Mostly the assumed full bucket: an estimate, not a
+				// measurement. Regrow at once.
+				s.hold = 0
+			}
+		} else {
+			// Fast convergence (as in TCP CUBIC): a throttle below the
+			// rate of the previous one means the available quota shrank,
+			// so aim lower than the rate that throttled.
+			if s.wMax > 0 && cur < s.wMax {
+				s.wMax = cur * (1 + c.Beta) / 2
+			} else {
+				s.wMax = cur
+			}
+			s.base = math.Max(c.Beta*cur, minRate)
+			s.hold = 0
+		}
 		s.decreasedAt = now
 		s.last = now
+		s.markAt, s.spent, s.credit = now, 0, 0
 	}
 	if s.level > 0 {
 		s.level = 0

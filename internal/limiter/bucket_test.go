@@ -130,31 +130,141 @@ func TestAdaptiveRecovery(t *testing.T) {
 	}
 }
 
-func TestNoQuotaPacedOnlyAfterThrottle(t *testing.T) {
+// Without a quota the first admission is a small burst (four times the
+// first request), then the rate grows with what is admitted.
+func TestNoQuotaSlowStart(t *testing.T) {
 	clk := newFakeNow()
 	s := NewMemoryStore(clk.Now)
 	l := mustLimiter(t, Config{Store: s})
 	kc := l.KeyConfig(Limits{Window: time.Minute})
 	ctx := context.Background()
-	for range 100 {
-		if res, _ := s.Reserve(ctx, "k", kc, pacing.Amount{Requests: 1, Tokens: 1000}); !res.OK {
-			t.Fatal("an unknown quota must not be paced before a throttle")
+	amt := pacing.Amount{Requests: 1, Tokens: 1000}
+	for i := range 4 {
+		if res, _ := s.Reserve(ctx, "k", kc, amt); !res.OK {
+			t.Fatalf("request %d of the first burst waited %v", i, res.Wait)
 		}
-		clk.add(600 * time.Millisecond)
 	}
-	// About 100k tokens per minute were admitted; a throttle sets the rate
-	// to beta times that.
-	s.Throttled(ctx, "k", kc, pacing.Tokens)
+	res, _ := s.Reserve(ctx, "k", kc, amt)
+	if res.OK || res.Wait <= 0 {
+		t.Fatalf("the fifth request at once: %+v, want a wait", res)
+	}
 	ks, _ := s.State(ctx, "k", kc)
-	if !ks.Limited[pacing.Tokens] || ks.Limited[pacing.Requests] {
-		t.Fatalf("limited = %v, want tokens only", ks.Limited)
+	if !ks.Limited[pacing.Tokens] || !ks.Limited[pacing.Requests] {
+		t.Fatalf("limited = %v, want both axes paced from the start", ks.Limited)
 	}
-	if r := ks.Rate[pacing.Tokens]; r < 0.6*60_000 || r > 0.6*100_000 {
-		t.Fatalf("rate after throttle %v, want 0.6 x the measured ~63k-100k per window", r)
+	r0 := ks.Rate[pacing.Tokens]
+	// Keep the bucket busy for a window: the rate grows by e every quarter
+	// window, bounded by 8x what was admitted over the last window.
+	var admitted float64
+	for range 600 {
+		clk.add(100 * time.Millisecond)
+		for {
+			res, _ := s.Reserve(ctx, "k", kc, amt)
+			if !res.OK {
+				break
+			}
+			admitted += amt.Tokens
+		}
 	}
-	if res, _ := s.Reserve(ctx, "k", kc, pacing.Amount{Requests: 1, Tokens: 1000}); res.OK {
-		t.Fatal("the bucket must be empty right after a throttle")
+	ks, _ = s.State(ctx, "k", kc)
+	if r := ks.Rate[pacing.Tokens]; r < 20*r0 || r > 8*admitted {
+		t.Fatalf("slow-start rate after a window %v (from %v, %v admitted), want above 20x, at most 8x admitted", r, r0, admitted)
 	}
+}
+
+// The first throttle out of slow start estimates the ceiling from what was
+// admitted, with the server's bucket assumed full at the start: the rate
+// drops to just under the estimate, far below the slow-start rate.
+func TestNoQuotaFirstThrottleEstimatesCeiling(t *testing.T) {
+	clk := newFakeNow()
+	s := NewMemoryStore(clk.Now)
+	l := mustLimiter(t, Config{Store: s})
+	kc := l.KeyConfig(Limits{Window: time.Minute})
+	ctx := context.Background()
+	amt := pacing.Amount{Requests: 1, Tokens: 1000}
+	var admitted float64
+	for range 900 { // 1.5 windows
+		clk.add(100 * time.Millisecond)
+		for {
+			res, _ := s.Reserve(ctx, "k", kc, amt)
+			if !res.OK {
+				break
+			}
+			admitted += amt.Tokens
+		}
+	}
+	before, _ := s.State(ctx, "k", kc)
+	if lowered, _ := s.Throttled(ctx, "k", kc, pacing.Tokens); !lowered {
+		t.Fatal("the first throttle did not lower the rate")
+	}
+	ks, _ := s.State(ctx, "k", kc)
+	// A server whose bucket was full at the start and refills at Q per
+	// window admitted Q + 1.5 Q: the estimate is admitted / 2.5.
+	want := admitted / 2.5 * (1 - holdMargin)
+	if r := ks.Rate[pacing.Tokens]; math.Abs(r-want) > 0.02*want || r >= before.Rate[pacing.Tokens] {
+		t.Fatalf("rate after the first throttle %v, want %v (slow-start rate was %v)", r, want, before.Rate[pacing.Tokens])
+	}
+}
+
+// After a throttle, a later throttle with a window or more of evidence
+// sets the rate just under the rate charged since the previous one, and
+// the rate holds there for the hold before it probes; a probe that only
+// confirms the ceiling doubles the next hold.
+func TestEvidenceHoldAndProbe(t *testing.T) {
+	clk := newFakeNow()
+	s := NewMemoryStore(clk.Now)
+	l := mustLimiter(t, Config{Store: s, InitialFill: 1})
+	kc := l.KeyConfig(Limits{TokensPerWindow: 1000, Window: time.Minute})
+	ctx := context.Background()
+	rate := func() float64 { ks, _ := s.State(ctx, "k", kc); return ks.Rate[pacing.Tokens] }
+	s.Throttled(ctx, "k", kc, pacing.Tokens) // no evidence: Beta
+	if r := rate(); !near(r, 600) {
+		t.Fatalf("rate after a throttle without evidence %v, want 600", r)
+	}
+	// Two windows at the server's real ceiling, 700 per window.
+	for range 120 {
+		clk.add(time.Second)
+		s.Reserve(ctx, "k", kc, pacing.Amount{Tokens: 700.0 / 60})
+	}
+	spent := stateOf(s, "k").spent
+	if spent < 1300 {
+		t.Fatalf("spent %v over two windows, want about 1400", spent)
+	}
+	s.Throttled(ctx, "k", kc, pacing.Tokens)
+	hold := spent / 2 * (1 - holdMargin)
+	if r := rate(); !near(r, hold) {
+		t.Fatalf("rate after two windows at 700 %v, want %v", r, hold)
+	}
+	spend := func(d time.Duration, perWindow float64) {
+		for range int(d / time.Second) {
+			clk.add(time.Second)
+			s.Reserve(ctx, "k", kc, pacing.Amount{Tokens: perWindow / 60})
+		}
+	}
+	spend(time.Duration(minHold)*time.Minute, 680)
+	if r := rate(); !near(r, hold) {
+		t.Fatalf("rate at the end of the hold %v, want %v", r, hold)
+	}
+	spend(3*time.Minute, 680)
+	if r := rate(); r <= 700 {
+		t.Fatalf("rate 3 windows into the probe %v, want above the estimate 700", r)
+	}
+	// The probe ends with a throttle that confirms 700: the next hold is
+	// twice as long.
+	s.Throttled(ctx, "k", kc, pacing.Tokens)
+	st := stateOf(s, "k")
+	if st.gap != 2*minHold {
+		t.Fatalf("hold after a confirming probe %v windows, want %v", st.gap, 2*minHold)
+	}
+}
+
+// stateOf returns a copy of the tokens axis of key.
+func stateOf(s *MemoryStore, key string) axis {
+	v, _ := s.keys.Load(key)
+	k := v.(*memKey)
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.axes[pacing.Tokens]
 }
 
 func TestConfigValidation(t *testing.T) {
@@ -165,26 +275,38 @@ func TestConfigValidation(t *testing.T) {
 	}
 }
 
-// A key without a quota that is throttled seconds after it started must not
-// crawl: its rate comes from what it sent per unit of time, not from the
-// small total it has sent so far.
-func TestNoQuotaYoungKeyThrottle(t *testing.T) {
+// A silent quota drop: the guard was told Q and ran at Q for five windows,
+// so the evidence at the first throttle says Q. An estimate that close to
+// the throttled rate measures the old ceiling, not the new one: the rate
+// takes the Beta step instead of holding just under Q.
+func TestToldQuotaDropTakesBetaStep(t *testing.T) {
 	clk := newFakeNow()
 	s := NewMemoryStore(clk.Now)
-	l := mustLimiter(t, Config{Store: s})
-	kc := l.KeyConfig(Limits{Window: time.Minute})
+	l := mustLimiter(t, Config{Store: s, InitialFill: 1})
+	kc := l.KeyConfig(Limits{TokensPerWindow: 1000, Window: time.Minute})
 	ctx := context.Background()
-	for range 5 { // 5000 tokens in 2 s: 150k per minute
-		s.Reserve(ctx, "k", kc, pacing.Amount{Requests: 1, Tokens: 1000})
-		clk.add(400 * time.Millisecond)
+	rate := func() float64 { ks, _ := s.State(ctx, "k", kc); return ks.Rate[pacing.Tokens] }
+	s.Reserve(ctx, "k", kc, pacing.Amount{Tokens: 1000}) // the initial fill
+	for range 300 {                                       // then five windows at the told quota
+		clk.add(time.Second)
+		s.Reserve(ctx, "k", kc, pacing.Amount{Tokens: 1000.0 / 60})
+	}
+	if est := stateOf(s, "k").spent / 6; est < 0.95*1000*0.99 {
+		t.Fatalf("evidence %v per window, want about the told 1000", est)
 	}
 	s.Throttled(ctx, "k", kc, pacing.Tokens)
-	ks, _ := s.State(ctx, "k", kc)
-	if r := ks.Rate[pacing.Tokens]; r < 0.6*100_000 {
-		t.Fatalf("rate after an early throttle %v per minute, want about 0.6 x 150k", r)
+	if r := rate(); !near(r, 600) {
+		t.Fatalf("rate after a drop from a sustained told quota %v, want the Beta step 600", r)
 	}
-	res, _ := s.Reserve(ctx, "k", kc, pacing.Amount{Requests: 1, Tokens: 1000})
-	if res.OK || res.Wait > time.Second {
-		t.Fatalf("next 1000-token request: %+v, want a wait under a second", res)
+	// Then a window of evidence at the new ceiling (500) is used.
+	for range 90 {
+		clk.add(time.Second)
+		s.Reserve(ctx, "k", kc, pacing.Amount{Tokens: 500.0 / 60})
+	}
+	spent := stateOf(s, "k").spent
+	before := rate()
+	s.Throttled(ctx, "k", kc, pacing.Tokens)
+	if r, want := rate(), spent/1.5*(1-holdMargin); !near(r, want) || before <= spent/1.5/evidenceBelow {
+		t.Fatalf("rate after 1.5 windows at 500 %v (throttled at %v), want %v", r, before, want)
 	}
 }

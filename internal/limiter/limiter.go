@@ -34,7 +34,7 @@ func (p Priority) String() string {
 }
 
 // Limits are the configured quotas of one key. Zero means unknown on that
-// axis: it is paced only after its first throttle.
+// axis: it starts in slow start and is learned from throttles.
 type Limits struct {
 	RequestsPerWindow float64
 	TokensPerWindow   float64
@@ -72,6 +72,10 @@ type Config struct {
 	// keeps that burst from ending in a throttle (measured with the
 	// simulator: one or two throttles in the first 0.3 s at 1, none at 0.9).
 	InitialFill float64
+	// StoreTimeout bounds each call to a shared Store (default 250 ms): a
+	// call that takes longer counts as a store error, and the request is
+	// paced locally instead.
+	StoreTimeout time.Duration
 	// PriorityBoost is how far ahead of a Batch waiter an Interactive waiter
 	// that arrived at the same time is queued, as a fraction of the window
 	// (default 1: a Batch request waits at most about one window longer than
@@ -110,6 +114,9 @@ func (c *Config) setDefaults() error {
 		c.InitialFill = 0
 	}
 	def(&c.PriorityBoost, 1)
+	if c.StoreTimeout <= 0 {
+		c.StoreTimeout = 250 * time.Millisecond
+	}
 	switch {
 	case c.Beta <= 0 || c.Beta >= 1:
 		return fmt.Errorf("Beta %v must be in (0, 1)", c.Beta)
@@ -127,12 +134,17 @@ func (c *Config) setDefaults() error {
 // Waiters of one key are served in order: by priority (with aging), then
 // first come, first served, so a large request at the head is admitted as
 // soon as its tokens have accumulated and is never starved by small ones.
+// With a [pacing.FleetStore] the order is fleet-wide (see fleet.go).
 // It is safe for concurrent use.
 type Limiter struct {
 	cfg      Config
 	fallback *MemoryStore
+	fleet    pacing.FleetStore // cfg.Store, when it keeps a fleet-wide queue
+	proc     string            // this process in the fleet's heartbeats
+	seq      atomic.Uint64
 
 	queues sync.Map // key -> *queue
+	fleets sync.Map // key -> *fleetKey
 
 	outstanding atomic.Int64
 	storeErrors atomic.Int64
@@ -143,10 +155,13 @@ func NewLimiter(cfg Config) (*Limiter, error) {
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err
 	}
-	return &Limiter{
+	l := &Limiter{
 		cfg:      cfg,
 		fallback: NewMemoryStore(cfg.Clock.Now),
-	}, nil
+		proc:     newProcessID(),
+	}
+	l.fleet, _ = cfg.Store.(pacing.FleetStore)
+	return l, nil
 }
 
 // pacing.KeyConfig returns the store configuration for limits under this
@@ -224,10 +239,13 @@ func (e *TooLargeError) Error() string {
 // Ticket is an admitted reservation. Exactly one of Settle or Release must
 // be called; later calls do nothing. It is safe for concurrent use.
 type Ticket struct {
-	l    *Limiter
-	q    *queue
-	amt  pacing.Amount
-	done atomic.Bool
+	l     *Limiter
+	q     *queue       // local queue, or nil
+	store pacing.Store // the store that charged a local ticket
+	fk    *fleetKey    // the fleet key of a ticket the fleet store charged
+	epoch string       // the fleet store's epoch that charged it
+	amt   pacing.Amount
+	done  atomic.Bool
 	// Waited is how long the request waited for admission.
 	Waited time.Duration
 }
@@ -248,7 +266,12 @@ func (t *Ticket) Settle(tokens float64) {
 		return
 	}
 	t.l.outstanding.Add(-1)
-	t.l.giveBack(t.q, pacing.Amount{Tokens: t.amt.Tokens - tokens})
+	amt := pacing.Amount{Tokens: t.amt.Tokens - tokens}
+	if t.fk != nil {
+		t.l.refund(t.fk, t.epoch, amt)
+		return
+	}
+	t.l.giveBack(t.q, t.store, amt)
 }
 
 // Release ends the reservation without a charge: the call failed before the
@@ -266,13 +289,21 @@ func (l *Limiter) Acquire(ctx context.Context, key string, kc pacing.KeyConfig, 
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	q := l.queue(key)
+	if l.fleet != nil {
+		return l.acquireFleet(ctx, key, kc, amt, pri)
+	}
+	return l.acquireLocal(ctx, l.queue(key, l.cfg.Store), kc, amt, pri)
+}
+
+// acquireLocal waits in q, this process's queue of a key.
+func (l *Limiter) acquireLocal(ctx context.Context, q *queue, kc pacing.KeyConfig, amt pacing.Amount, pri Priority) (*Ticket, error) {
+	key := q.key
 	q.mu.Lock()
 	q.cfg = kc
 	if len(q.waiters) == 0 {
-		if l.reserve(ctx, q, amt).OK {
+		if res, st := l.reserve(q, amt); res.OK {
 			q.mu.Unlock()
-			return l.ticket(q, amt, 0), nil
+			return l.ticket(q, st, amt, 0), nil
 		}
 	}
 	now := l.cfg.Clock.Now()
@@ -283,7 +314,7 @@ func (l *Limiter) Acquire(ctx context.Context, key string, kc pacing.KeyConfig, 
 		ready: make(chan struct{}),
 	}
 	if dl, ok := ctx.Deadline(); ok {
-		if est := l.estimate(ctx, q, w); now.Add(est).After(dl) {
+		if est := l.estimate(q, w); now.Add(est).After(dl) {
 			q.mu.Unlock()
 			return nil, &DeadlineError{Key: key, Wait: est, Remaining: dl.Sub(now)}
 		}
@@ -294,7 +325,7 @@ func (l *Limiter) Acquire(ctx context.Context, key string, kc pacing.KeyConfig, 
 
 	select {
 	case <-w.ready:
-		return l.ticket(q, amt, l.cfg.Clock.Now().Sub(now)), nil
+		return l.ticket(q, w.store, amt, l.cfg.Clock.Now().Sub(now)), nil
 	case <-ctx.Done():
 		q.mu.Lock()
 		admitted := w.admitted
@@ -304,7 +335,7 @@ func (l *Limiter) Acquire(ctx context.Context, key string, kc pacing.KeyConfig, 
 		}
 		q.mu.Unlock()
 		if admitted {
-			l.giveBack(q, pacing.Amount{Tokens: amt.Tokens})
+			l.giveBack(q, w.store, pacing.Amount{Tokens: amt.Tokens})
 		}
 		return nil, context.Cause(ctx)
 	}
@@ -314,7 +345,12 @@ func (l *Limiter) Acquire(ctx context.Context, key string, kc pacing.KeyConfig, 
 // axis' rate and empties its bucket. It reports whether the rate was lowered
 // (throttles within the cooldown of a decrease only empty the bucket).
 func (l *Limiter) Throttled(ctx context.Context, key string, kc pacing.KeyConfig, a pacing.Axis) bool {
-	lowered, err := l.cfg.Store.Throttled(ctx, key, kc, a)
+	if l.fleet != nil {
+		return l.throttledFleet(ctx, key, kc, a)
+	}
+	sctx, cancel := l.storeCtx(ctx)
+	defer cancel()
+	lowered, err := l.cfg.Store.Throttled(sctx, key, kc, a)
 	if err != nil {
 		l.storeErrors.Add(1)
 		lowered, _ = l.fallback.Throttled(ctx, key, kc, a)
@@ -324,7 +360,12 @@ func (l *Limiter) Throttled(ctx context.Context, key string, kc pacing.KeyConfig
 
 // State returns a snapshot of key's buckets and rates.
 func (l *Limiter) State(ctx context.Context, key string, kc pacing.KeyConfig) pacing.KeyState {
-	st, err := l.cfg.Store.State(ctx, key, kc)
+	if l.fleet != nil {
+		return l.stateFleet(ctx, key, kc)
+	}
+	sctx, cancel := l.storeCtx(ctx)
+	defer cancel()
+	st, err := l.cfg.Store.State(sctx, key, kc)
 	if err != nil {
 		l.storeErrors.Add(1)
 		st, _ = l.fallback.State(ctx, key, kc)
@@ -332,9 +373,16 @@ func (l *Limiter) State(ctx context.Context, key string, kc pacing.KeyConfig) pa
 	return st
 }
 
-func (l *Limiter) ticket(q *queue, amt pacing.Amount, waited time.Duration) *Ticket {
+func (l *Limiter) ticket(q *queue, st pacing.Store, amt pacing.Amount, waited time.Duration) *Ticket {
 	l.outstanding.Add(1)
-	return &Ticket{l: l, q: q, amt: amt, Waited: waited}
+	return &Ticket{l: l, q: q, store: st, amt: amt, Waited: waited}
+}
+
+// storeCtx returns the context of one call to a shared store: bounded by
+// StoreTimeout, and not ended by the caller's cancellation, so that the
+// limiter always learns whether the store charged.
+func (l *Limiter) storeCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), l.cfg.StoreTimeout)
 }
 
 func (l *Limiter) priorityBoost(p Priority, kc pacing.KeyConfig) float64 {
@@ -344,42 +392,58 @@ func (l *Limiter) priorityBoost(p Priority, kc pacing.KeyConfig) float64 {
 	return l.cfg.PriorityBoost * float64(kc.Tokens.Window)
 }
 
-func (l *Limiter) queue(key string) *queue {
+// queue returns the local queue of key, whose reservations go to st.
+func (l *Limiter) queue(key string, st pacing.Store) *queue {
 	if q, ok := l.queues.Load(key); ok {
 		return q.(*queue)
 	}
-	q, _ := l.queues.LoadOrStore(key, &queue{key: key})
+	q, _ := l.queues.LoadOrStore(key, &queue{key: key, store: st})
 	return q.(*queue)
 }
 
-// reserve calls the store, falling back to the local store on error.
-// Called with q.mu held.
-func (l *Limiter) reserve(ctx context.Context, q *queue, amt pacing.Amount) pacing.ReserveResult {
-	res, err := l.cfg.Store.Reserve(ctx, q.key, q.cfg, amt)
-	if err != nil {
+// reserve calls q's store, falling back to the local store on error, and
+// returns the store that answered. Called with q.mu held. A local queue is
+// only used with an in-process store or, for a shared store that keeps no
+// fleet-wide queue (not a [pacing.FleetStore]), with its calls bounded by
+// StoreTimeout.
+func (l *Limiter) reserve(q *queue, amt pacing.Amount) (pacing.ReserveResult, pacing.Store) {
+	if q.store != pacing.Store(l.fallback) {
+		ctx, cancel := l.storeCtx(context.Background())
+		res, err := q.store.Reserve(ctx, q.key, q.cfg, amt)
+		cancel()
+		if err == nil {
+			return res, q.store
+		}
 		l.storeErrors.Add(1)
-		res, _ = l.fallback.Reserve(ctx, q.key, q.cfg, amt)
 	}
-	return res
+	res, _ := l.fallback.Reserve(context.Background(), q.key, q.cfg, amt)
+	return res, l.fallback
 }
 
-func (l *Limiter) giveBack(q *queue, amt pacing.Amount) {
+// giveBack returns amt to st, the store that charged it, without holding
+// q's lock, then admits whoever now fits. A refund the charging store cannot
+// take is dropped: it is never given to a store that did not charge it.
+func (l *Limiter) giveBack(q *queue, st pacing.Store, amt pacing.Amount) {
 	if amt.Tokens == 0 && amt.Requests == 0 {
 		return
 	}
 	q.mu.Lock()
-	defer q.mu.Unlock()
-	ctx := context.Background()
-	if err := l.cfg.Store.Return(ctx, q.key, q.cfg, amt); err != nil {
+	cfg := q.cfg
+	q.mu.Unlock()
+	ctx, cancel := l.storeCtx(context.Background())
+	err := st.Return(ctx, q.key, cfg, amt)
+	cancel()
+	if err != nil {
 		l.storeErrors.Add(1)
-		_ = l.fallback.Return(ctx, q.key, q.cfg, amt)
 	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
 	l.dispatch(q)
 }
 
 // estimate returns how long until w would be admitted, given the waiters
 // ordered before it, at the current rates. Called with q.mu held.
-func (l *Limiter) estimate(ctx context.Context, q *queue, w *waiter) time.Duration {
+func (l *Limiter) estimate(q *queue, w *waiter) time.Duration {
 	need := w.amt
 	for _, o := range q.waiters {
 		if o.less(w) {
@@ -387,7 +451,13 @@ func (l *Limiter) estimate(ctx context.Context, q *queue, w *waiter) time.Durati
 			need.Tokens += o.amt.Tokens
 		}
 	}
-	st := l.State(ctx, q.key, q.cfg)
+	ctx, cancel := l.storeCtx(context.Background())
+	st, err := q.store.State(ctx, q.key, q.cfg)
+	cancel()
+	if err != nil {
+		l.storeErrors.Add(1)
+		st, _ = l.fallback.State(ctx, q.key, q.cfg)
+	}
 	var est time.Duration
 	for a, n := range [numAxes]float64{need.Requests, need.Tokens} {
 		if !st.Limited[a] || st.Rate[a] <= 0 {
@@ -406,13 +476,14 @@ func (l *Limiter) estimate(ctx context.Context, q *queue, w *waiter) time.Durati
 func (l *Limiter) dispatch(q *queue) {
 	for len(q.waiters) > 0 {
 		head := q.waiters[0]
-		res := l.reserve(context.Background(), q, head.amt)
+		res, st := l.reserve(q, head.amt)
 		if !res.OK {
 			q.arm(l, res.Wait)
 			return
 		}
 		heap.Pop(&q.waiters)
 		head.admitted = true
+		head.store = st
 		close(head.ready)
 	}
 	q.disarm()
@@ -420,7 +491,8 @@ func (l *Limiter) dispatch(q *queue) {
 
 // queue holds the waiters of one key.
 type queue struct {
-	key string
+	key   string
+	store pacing.Store // where its reservations go first
 
 	mu      sync.Mutex
 	cfg     pacing.KeyConfig
@@ -457,6 +529,7 @@ type waiter struct {
 	seq      uint64
 	ready    chan struct{}
 	admitted bool
+	store    pacing.Store // the store that charged it
 	index    int
 }
 

@@ -80,11 +80,21 @@ type Row struct {
 	// Fairness is each prompt-size class's share of issued and of
 	// successful calls.
 	Fairness map[string]Share `json:"fairness"`
-	// AfterDrop, for quota-drop, is goodput as a percentage of the lowered
-	// quota from one window after the drop to the end, and the throttles
-	// per 1000 calls over the same span.
-	AfterDropGoodputPct   float64 `json:"afterDropGoodputPct,omitempty"`
-	AfterDropThrottlesPer float64 `json:"afterDropThrottlesPer1000,omitempty"`
+	// After a change of the capacity left to the guard (a quota drop or
+	// rise, a neighbour arriving): ChangeThrottles is the guard's throttles
+	// from the change to the end of the changed span; AfterChangeGoodputPct
+	// is goodput from two windows after the change to the end of the span
+	// as a percentage of the capacity left (the lowered or raised quota,
+	// or the quota minus what the neighbour used); AfterChangeThrottlesPer
+	// is throttles per 1000 calls over that span; WindowsTo90 is the
+	// number of whole windows after the change before the first window
+	// whose goodput reaches 90 % of the capacity left (-1 if none).
+	ChangeThrottles         int64   `json:"changeThrottles,omitempty"`
+	AfterChangeGoodputPct   float64 `json:"afterChangeGoodputPct,omitempty"`
+	AfterChangeThrottlesPer float64 `json:"afterChangeThrottlesPer1000,omitempty"`
+	WindowsTo90             int     `json:"windowsTo90,omitempty"`
+	// Seed is the run's seed.
+	Seed int64 `json:"seed"`
 	// FailedBy counts failed calls by error type (the service's error
 	// code, or the guard's class name).
 	FailedBy map[string]int `json:"failedBy,omitempty"`
@@ -146,13 +156,21 @@ func RunWith(ctx context.Context, sc Scenario, mode string, ro RunOptions) (Row,
 		cfg = ro.Config.Copy()
 	} else {
 		var err error
-		sim, err = bedrocksim.New(bedrocksim.Options{
-			Window:  sc.Window,
-			Quotas:  map[string]bedrocksim.Quota{sc.Model: sc.Server},
-			Seed:    sc.Seed,
-			Latency: sc.Latency,
-			Faults:  sc.faults(),
-		})
+		server := sc.Server
+		if sc.RiseFactor > 1 {
+			// The simulator only scales quotas down: start at the risen
+			// quota scaled back to the initial one, and lift the scale at
+			// RiseAfter.
+			server.TokensPerWindow = int64(float64(server.TokensPerWindow) * sc.RiseFactor)
+			server.RequestsPerWindow = int64(float64(server.RequestsPerWindow) * sc.RiseFactor)
+		}
+		sim, err = bedrocksim.New(
+			bedrocksim.WithWindow(sc.Window),
+			bedrocksim.WithQuota(sc.Model, server),
+			bedrocksim.WithSeed(sc.Seed),
+			bedrocksim.WithLatency(sc.Latency.Base, sc.Latency.PerOutputToken),
+			bedrocksim.WithFaults(sc.faults()),
+		)
 		if err != nil {
 			return Row{}, err
 		}
@@ -199,6 +217,20 @@ func RunWith(ctx context.Context, sc Scenario, mode string, ro RunOptions) (Row,
 		if err := sim.SetFaults(f); err != nil {
 			return Row{}, err
 		}
+	}
+	if sc.RiseFactor > 1 && sim != nil {
+		f := sc.faults()
+		f.QuotaDropFraction, f.QuotaDropAt = 1/sc.RiseFactor, start.Add(-time.Hour)
+		if err := sim.SetFaults(f); err != nil {
+			return Row{}, err
+		}
+		rise := time.AfterFunc(sc.RiseAfter, func() { _ = sim.SetFaults(sc.faults()) })
+		defer rise.Stop()
+	}
+	var nb *neighbour
+	if sc.Neighbour.Share > 0 {
+		nb = startNeighbour(ctx, sc, cfg, start)
+		defer nb.wait()
 	}
 	deadline := start.Add(sc.Duration)
 	var calls, oks, fails atomic.Int64
@@ -259,7 +291,10 @@ func RunWith(ctx context.Context, sc Scenario, mode string, ro RunOptions) (Row,
 	if sim != nil {
 		st = sim.Stats()
 	}
-	row := summarize(sc, mode, start, all, st)
+	if nb != nil {
+		nb.wait()
+	}
+	row := summarize(sc, mode, start, all, st, nb)
 	if sim == nil {
 		row.Throttles = counts.snapshot()
 		row.Attempts = 0
@@ -380,16 +415,14 @@ func errorType(err error) string {
 	return "other"
 }
 
-func summarize(sc Scenario, mode string, start time.Time, all []result, st bedrocksim.Stats) Row {
-	row := Row{Scenario: sc.Name, Mode: mode, Calls: len(all), Throttles: map[string]int64{}, Fairness: map[string]Share{}}
+func summarize(sc Scenario, mode string, start time.Time, all []result, st bedrocksim.Stats, nb *neighbour) Row {
+	row := Row{Scenario: sc.Name, Mode: mode, Seed: sc.Seed, Calls: len(all), Throttles: map[string]int64{}, Fairness: map[string]Share{}}
 	end := start.Add(sc.Duration)
-	steady := start.Add(sc.Window)
+	steady := start.Add(SteadyAfter * sc.Window)
 	var lat []time.Duration
 	var steadyTokens, steadyCalls int64
 	issued := make([]int, len(sc.Classes))
 	oks := make([]int, len(sc.Classes))
-	dropSteady := start.Add(sc.DropAfter + sc.Window)
-	var dropTokens, dropCalls int64
 	for _, r := range all {
 		issued[r.class]++
 		if !r.ok {
@@ -407,10 +440,6 @@ func summarize(sc Scenario, mode string, start time.Time, all []result, st bedro
 			steadyTokens += r.tokens
 			steadyCalls++
 		}
-		if sc.DropFraction > 0 && !r.end.Before(dropSteady) && !r.end.After(end) {
-			dropTokens += r.tokens
-			dropCalls++
-		}
 	}
 	ks := st.Keys[sc.Model]
 	row.Throttles["requests"] = ks.ThrottledRequests
@@ -424,22 +453,47 @@ func summarize(sc Scenario, mode string, start time.Time, all []result, st bedro
 	window := sc.Window.Seconds()
 	if sc.Server.TokensPerWindow > 0 {
 		rate := float64(sc.Server.TokensPerWindow) / window
-		if sc.DropFraction > 0 {
-			// Before the drop the full rate, after it the lowered one.
-			before := sc.DropAfter.Seconds() - sc.Window.Seconds()
-			after := sc.Duration.Seconds() - sc.DropAfter.Seconds()
-			row.GoodputPct = 100 * float64(steadyTokens) / (rate*before + rate*sc.DropFraction*after)
-			span := end.Sub(dropSteady).Seconds()
-			row.AfterDropGoodputPct = 100 * float64(dropTokens) / (rate * sc.DropFraction * span)
-			row.AfterDropThrottlesPer = per1000(throttlesBetween(st, dropSteady, end), dropCalls)
-		} else {
-			row.GoodputPct = 100 * float64(steadyTokens) / (rate * secs)
+		// The capacity left to the guard over [steady, end): the quota,
+		// scaled after a drop or rise, minus what a neighbour used.
+		row.GoodputPct = 100 * float64(steadyTokens) / sc.capacity(rate, steady.Sub(start), sc.Duration, nb, start)
+		if at := sc.changeAt(); at > 0 {
+			spanEnd := sc.Duration
+			if sc.Neighbour.Share > 0 {
+				spanEnd = sc.Neighbour.Until
+			}
+			from, to := start.Add(at+2*sc.Window), start.Add(spanEnd)
+			var tok, n int64
+			for _, r := range all {
+				if r.ok && !r.end.Before(from) && r.end.Before(to) {
+					tok += r.tokens
+					n++
+				}
+			}
+			if c := sc.capacity(rate, at+2*sc.Window, spanEnd, nb, start); c > 0 {
+				row.AfterChangeGoodputPct = 100 * float64(tok) / c
+			}
+			row.AfterChangeThrottlesPer = per1000(throttlesBetween(st, from, to)-nb.throttlesBetween(from, to), n)
+			row.ChangeThrottles = throttlesBetween(st, start.Add(at), to) - nb.throttlesBetween(start.Add(at), to)
+			row.WindowsTo90 = -1
+			for k := 0; start.Add(at+time.Duration(k+1)*sc.Window).Compare(to) <= 0; k++ {
+				w0, w1 := start.Add(at+time.Duration(k)*sc.Window), start.Add(at+time.Duration(k+1)*sc.Window)
+				var wt int64
+				for _, r := range all {
+					if r.ok && !r.end.Before(w0) && r.end.Before(w1) {
+						wt += r.tokens
+					}
+				}
+				if c := sc.capacity(rate, w0.Sub(start), w1.Sub(start), nb, start); c > 0 && float64(wt) >= 0.9*c {
+					row.WindowsTo90 = k
+					break
+				}
+			}
 		}
 	}
 	if sc.Server.RequestsPerWindow > 0 {
 		row.RequestsPct = 100 * float64(steadyCalls) / (float64(sc.Server.RequestsPerWindow) / window * secs)
 	}
-	row.ThrottlesPer1000 = per1000(throttlesBetween(st, steady, end), steadyCalls)
+	row.ThrottlesPer1000 = per1000(throttlesBetween(st, steady, end)-nb.throttlesBetween(steady, end), steadyCalls)
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	if len(lat) > 0 {
 		row.P50 = lat[len(lat)/2]
@@ -485,4 +539,117 @@ func (sc Scenario) faults() bedrocksim.Faults {
 		return bedrocksim.Faults{}
 	}
 	return bedrocksim.Faults{ServiceUnavailable: bedrocksim.Trigger{Next: 2, Rate: sc.UnavailableRate}}
+}
+
+// SteadyAfter is the number of windows at the start of a run that steady
+// state measurements leave out.
+const SteadyAfter = 2
+
+// capacity is the tokens the server could grant the guard over [from, to)
+// of the run, at rate tokens per second of the initial quota: scaled after
+// a drop or a rise, minus the neighbour's successful tokens.
+func (sc Scenario) capacity(rate float64, from, to time.Duration, nb *neighbour, start time.Time) float64 {
+	scaleAt := func(t time.Duration) float64 {
+		switch {
+		case sc.DropFraction > 0 && t >= sc.DropAfter:
+			return sc.DropFraction
+		case sc.RiseFactor > 1 && t >= sc.RiseAfter:
+			return sc.RiseFactor
+		}
+		return 1
+	}
+	var c float64
+	const step = 100 * time.Millisecond
+	for t := from; t < to; t += step {
+		c += rate * scaleAt(t) * min(step, to-t).Seconds()
+	}
+	return c - float64(nb.tokensBetween(start.Add(from), start.Add(to)))
+}
+
+// neighbour is a running unguarded client on the same key.
+type neighbour struct {
+	wg        sync.WaitGroup
+	mu        sync.Mutex
+	oks       []result // successful calls
+	throttled []time.Time
+}
+
+// startNeighbour sends the scenario's neighbour calls, open loop, from
+// start+From to start+Until, each with a single attempt.
+func startNeighbour(ctx context.Context, sc Scenario, cfg aws.Config, start time.Time) *neighbour {
+	nb := &neighbour{}
+	n := sc.Neighbour
+	client := bedrockruntime.NewFromConfig(cfg, func(o *bedrockruntime.Options) {
+		o.Retryer = aws.NopRetryer{}
+		o.APIOptions = nil
+	})
+	// Each call settles at about its prompt and half its max tokens.
+	perCall := float64(n.PromptTokens) + float64(n.MaxTokens)/2
+	every := time.Duration(perCall / (n.Share * float64(sc.Server.TokensPerWindow)) * float64(sc.Window))
+	text := makePrompts(Scenario{Seed: sc.Seed + 7, Classes: []SizeClass{{PromptTokens: n.PromptTokens}}})[0][0]
+	nb.wg.Go(func() {
+		t := time.NewTimer(time.Until(start.Add(n.From)))
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			if time.Since(start) >= n.Until {
+				return
+			}
+			nb.wg.Go(func() {
+				r := call(ctx, client, sc.Model, text, n.MaxTokens, false)
+				nb.mu.Lock()
+				defer nb.mu.Unlock()
+				if r.ok {
+					nb.oks = append(nb.oks, r)
+				} else if r.err == "ThrottlingException" {
+					nb.throttled = append(nb.throttled, r.end)
+				}
+			})
+			t.Reset(every)
+		}
+	})
+	return nb
+}
+
+func (nb *neighbour) wait() {
+	if nb != nil {
+		nb.wg.Wait()
+	}
+}
+
+// tokensBetween is the neighbour's successful tokens ending in [from, to).
+func (nb *neighbour) tokensBetween(from, to time.Time) int64 {
+	if nb == nil {
+		return 0
+	}
+	nb.mu.Lock()
+	defer nb.mu.Unlock()
+	var n int64
+	for _, r := range nb.oks {
+		if !r.end.Before(from) && r.end.Before(to) {
+			n += r.tokens
+		}
+	}
+	return n
+}
+
+// throttlesBetween is the neighbour's throttles in [from, to), counted by
+// the whole seconds the server's timeline uses.
+func (nb *neighbour) throttlesBetween(from, to time.Time) int64 {
+	if nb == nil {
+		return 0
+	}
+	nb.mu.Lock()
+	defer nb.mu.Unlock()
+	var n int64
+	for _, t := range nb.throttled {
+		if !t.Truncate(time.Second).Before(from.Truncate(time.Second)) && t.Before(to) {
+			n++
+		}
+	}
+	return n
 }

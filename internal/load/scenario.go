@@ -42,11 +42,48 @@ type Scenario struct {
 	// StreamShare is the fraction of calls made with ConverseStream.
 	StreamShare float64
 	Model       string
-	Latency     bedrocksim.Latency
+	Latency     Latency
 	Seed        int64
 	// MaxCalls, if positive, stops the run once that many calls were
 	// issued, even before Duration (a cheap run against real Bedrock).
 	MaxCalls int
+	// RiseFactor, if above 1, multiplies the server's quota by this factor
+	// RiseAfter into the run; the guard is not told.
+	RiseFactor float64
+	RiseAfter  time.Duration
+	// Neighbour, if its Share is set, is an unguarded client (no retries)
+	// that spends Share of the server's token quota from NeighbourFrom to
+	// NeighbourUntil on the same key, with calls of NeighbourTokens each.
+	Neighbour Neighbour
+}
+
+// Latency is the simulated model latency: Base before the first output
+// token, then PerOutputToken per token.
+type Latency struct {
+	Base, PerOutputToken time.Duration
+}
+
+// Neighbour is another workload on the same quota, paced open-loop at a
+// fixed share of the token quota (it does not back off: it is not ours).
+type Neighbour struct {
+	Share        float64
+	From, Until  time.Duration
+	PromptTokens int
+	MaxTokens    int
+}
+
+// changeAt is when the server's capacity left to the guard changes: the
+// quota drop or rise, or the neighbour's arrival; zero if never.
+func (s Scenario) changeAt() time.Duration {
+	switch {
+	case s.DropFraction > 0:
+		return s.DropAfter
+	case s.RiseFactor > 1:
+		return s.RiseAfter
+	case s.Neighbour.Share > 0:
+		return s.Neighbour.From
+	}
+	return 0
 }
 
 // DefaultModel is the model of the built-in scenarios (output burndown 1).
@@ -71,7 +108,7 @@ func Scenarios(window time.Duration, workers int, duration time.Duration) map[st
 		Classes:     mixedClasses,
 		MaxTokens:   []int{256, 512, 1024},
 		StreamShare: 0.25,
-		Latency:     bedrocksim.Latency{Base: 200 * time.Millisecond, PerOutputToken: 500 * time.Microsecond},
+		Latency:     Latency{Base: 200 * time.Millisecond, PerOutputToken: 500 * time.Microsecond},
 		Seed:        1,
 		Told:        true,
 	}
@@ -111,6 +148,33 @@ func Scenarios(window time.Duration, workers int, duration time.Duration) map[st
 		s.Server = bedrocksim.Quota{RequestsPerWindow: perSec(50), TokensPerWindow: perSec(10_000)}
 		s.Told = false
 	})
+	add("large", func(s *Scenario) {
+		// Large prompts only: every call is a tenth of the window's quota.
+		s.Server = bedrocksim.Quota{RequestsPerWindow: perSec(50), TokensPerWindow: perSec(10_000)}
+		s.Classes = []SizeClass{{Name: "large", Weight: 1, PromptTokens: 4000}}
+		s.MaxTokens = []int{512, 1024}
+	})
+	add("quota-rise", func(s *Scenario) {
+		// The quota doubles silently a third into the run; the guard has
+		// no quota (it learns both).
+		s.Server = bedrocksim.Quota{RequestsPerWindow: perSec(50), TokensPerWindow: perSec(10_000)}
+		s.Told = false
+		s.RiseFactor = 2
+		s.RiseAfter = duration / 3
+	})
+	add("noisy-neighbour", func(s *Scenario) {
+		// An unguarded client takes 40 % of the token quota for the middle
+		// third of the run, then stops.
+		s.Server = bedrocksim.Quota{RequestsPerWindow: perSec(50), TokensPerWindow: perSec(10_000)}
+		s.Neighbour = Neighbour{Share: 0.4, From: duration / 3, Until: 2 * duration / 3, PromptTokens: 1000, MaxTokens: 200}
+	})
+	// A no-quota variant of every scenario that has a told quota.
+	for _, name := range []string{"mixed", "tpm-bound", "rpm-bound", "large", "quota-drop", "noisy-neighbour"} {
+		s := m[name]
+		s.Name = name + "-no-quota"
+		s.Told = false
+		m[s.Name] = s
+	}
 	return m
 }
 

@@ -28,9 +28,9 @@ func WriteTable(w io.Writer, rows []Row) error {
 		return err
 	}
 	for _, r := range rows {
-		if r.AfterDropGoodputPct > 0 {
-			fmt.Fprintf(w, "%s/%s after the drop (from one window after it): goodput %.1f%% of the lowered quota, %.1f throttles/1k\n",
-				r.Scenario, r.Mode, r.AfterDropGoodputPct, r.AfterDropThrottlesPer)
+		if r.AfterChangeGoodputPct > 0 {
+			fmt.Fprintf(w, "%s/%s seed %d after the change: %d throttles from it; from two windows after it: goodput %.1f%% of the capacity left, %.1f throttles/1k; first window at 90%%: %d\n",
+				r.Scenario, r.Mode, r.Seed, r.ChangeThrottles, r.AfterChangeGoodputPct, r.AfterChangeThrottlesPer, r.WindowsTo90)
 		}
 	}
 	return nil
@@ -46,4 +46,51 @@ func FormatLatency(d time.Duration) string {
 		return d.Round(10 * time.Millisecond).String()
 	}
 	return d.Round(time.Millisecond).String()
+}
+
+// WriteSpread writes, per scenario and mode, the spread of the rows' key
+// numbers over their seeds: min, mean and max.
+func WriteSpread(w io.Writer, rows []Row) error {
+	type agg struct {
+		scenario, mode string
+		n              int
+		vals           [5][]float64
+	}
+	var order []*agg
+	by := map[string]*agg{}
+	for _, r := range rows {
+		k := r.Scenario + "/" + r.Mode
+		a := by[k]
+		if a == nil {
+			a = &agg{scenario: r.Scenario, mode: r.Mode}
+			by[k] = a
+			order = append(order, a)
+		}
+		a.n++
+		ratio := 0.0
+		if r.P50 > 0 {
+			ratio = float64(r.P99) / float64(r.P50)
+		}
+		for i, v := range []float64{float64(r.Failed), r.GoodputPct, r.ThrottlesPer1000, ratio, r.AfterChangeGoodputPct} {
+			a.vals[i] = append(a.vals[i], v)
+		}
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprint(tw, "scenario\tmode\tseeds\tfailed\tgoodput/TPM %\tthrottles/1k\tp99/p50\tafter change %\t\n")
+	for _, a := range order {
+		fmt.Fprintf(tw, "%s\t%s\t%d", a.scenario, a.mode, a.n)
+		for i, vs := range a.vals {
+			lo, hi, sum := vs[0], vs[0], 0.0
+			for _, v := range vs {
+				lo, hi, sum = min(lo, v), max(hi, v), sum+v
+			}
+			prec := 1
+			if i == 0 {
+				prec = 0
+			}
+			fmt.Fprintf(tw, "\t%.*f (%.*f-%.*f)", prec, sum/float64(len(vs)), prec, lo, prec, hi)
+		}
+		fmt.Fprint(tw, "\t\n")
+	}
+	return tw.Flush()
 }

@@ -60,6 +60,12 @@ type Options struct {
 	SuccessCredit float64
 	// NoBudget disables the retry budget.
 	NoBudget bool
+	// PacedThrottles tells the policy that every attempt waits for pacing
+	// admission (the guard's limiter, whose rate a throttle lowers): a
+	// throttle's retry then waits in the queue instead of adding load, so it
+	// is not charged to the budget and never refused by it. The budget
+	// still bounds retries of everything else (5xx, timeouts, resets).
+	PacedThrottles bool
 
 	// Rand returns a uniform number in [0, 1) for the jitter. It must be
 	// safe for concurrent use. Default math/rand/v2.Float64.

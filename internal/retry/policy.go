@@ -118,6 +118,12 @@ func FullJitter(retry int, base, max time.Duration, r float64) time.Duration {
 	return time.Duration(d)
 }
 
+// charged reports whether a retry of class c is paid from the budget: all
+// are, except throttles when attempts are paced (Options.PacedThrottles).
+func (p *Policy) charged(c classify.Class) bool {
+	return !(p.opts.PacedThrottles && c.Throttle)
+}
+
 // BudgetAvailable returns what is left in the shared retry budget and its
 // capacity (both 0 when the budget is disabled).
 func (p *Policy) BudgetAvailable() (available, capacity float64) {

@@ -286,3 +286,30 @@ func TestGiveUpErrorText(t *testing.T) {
 		t.Error("Last")
 	}
 }
+
+// With paced attempts a throttle's retry waits for pacing admission: the
+// budget neither charges nor refuses it, and still bounds other retries.
+func TestPacedThrottlesBypassBudget(t *testing.T) {
+	t.Parallel()
+	p, _ := rp.New(rp.Options{BudgetCapacity: 2, PacedThrottles: true})
+	r := p.Wrap(retry.NewStandard())
+	errThrottle := attemptErr(429, &types.ThrottlingException{})
+	errUnavailable := attemptErr(503, &types.ServiceUnavailableException{})
+	for i := range 100 {
+		if _, err := r.GetRetryToken(context.Background(), errThrottle); err != nil {
+			t.Fatalf("throttle retry %d refused: %v", i, err)
+		}
+	}
+	if avail, _ := p.BudgetAvailable(); avail != 2 {
+		t.Fatalf("budget after 100 paced throttle retries %v, want untouched 2", avail)
+	}
+	granted := 0
+	for range 5 {
+		if _, err := r.GetRetryToken(context.Background(), errUnavailable); err == nil {
+			granted++
+		}
+	}
+	if granted != 2 {
+		t.Fatalf("granted %d retries of 503s from a budget of 2", granted)
+	}
+}

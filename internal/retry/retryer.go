@@ -99,9 +99,11 @@ func (r *retryer) GetRetryToken(ctx context.Context, opErr error) (func(error) e
 	if st == nil {
 		// No per-operation state (Wrap without AddTo): the attempt number
 		// is unknown here, so RetryDelay draws the delay.
-		if ok, left := p.budget.take(); !ok {
-			p.opts.Observer.OnBudgetExhausted(ctx, c)
-			return nil, &BudgetExhaustedError{Available: left, Cost: p.opts.RetryCost}
+		if p.charged(c) {
+			if ok, left := p.budget.take(); !ok {
+				p.opts.Observer.OnBudgetExhausted(ctx, c)
+				return nil, &BudgetExhaustedError{Available: left, Cost: p.opts.RetryCost}
+			}
 		}
 		return nopRelease, nil
 	}
@@ -113,7 +115,9 @@ func (r *retryer) GetRetryToken(ctx context.Context, opErr error) (func(error) e
 			return nil, &BackoffDeadlineError{Attempt: attempt, Delay: delay, Remaining: max(remaining, 0)}
 		}
 	}
-	if ok, left := p.budget.take(); !ok {
+	if !p.charged(c) {
+		// Paced: the retry waits for admission.
+	} else if ok, left := p.budget.take(); !ok {
 		st.stop = stopBudget
 		p.opts.Observer.OnBudgetExhausted(ctx, c)
 		return nil, &BudgetExhaustedError{Available: left, Cost: p.opts.RetryCost}

@@ -17,9 +17,9 @@ import (
 	rp "github.com/bedrockguard/bedrockguard/internal/retry"
 )
 
-// simClient starts a bedrocksim server (outside any synctest bubble) and
-// returns a real client for it with the given options.
-func simClient(t *testing.T, o bedrocksim.Options, optFns ...func(*bedrockruntime.Options)) *bedrockruntime.Client {
+// simClient starts a bedrocksim server configured by o (outside any
+// synctest bubble) and returns a real client for it with the given options.
+func simClient(t *testing.T, o bedrocksim.Option, optFns ...func(*bedrockruntime.Options)) *bedrockruntime.Client {
 	t.Helper()
 	sim, err := bedrocksim.New(o)
 	if err != nil {
@@ -55,7 +55,7 @@ func TestSimFaultsRetried(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p, rec, _ := newPolicy(t, rp.Options{Rand: fixedRand(0.5)})
-			client := simClient(t, bedrocksim.Options{Faults: tt.faults}, p.ClientOption(), rec.stampAttempts)
+			client := simClient(t, bedrocksim.WithFaults(tt.faults), p.ClientOption(), rec.stampAttempts)
 			synctest.Test(t, func(t *testing.T) {
 				if err := converse(t.Context(), client); err != nil {
 					t.Fatalf("Converse: %v", err)
@@ -85,7 +85,7 @@ func TestSimThrottleKinds(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			client := simClient(t, bedrocksim.Options{DefaultQuota: tt.quota}, noRetries)
+			client := simClient(t, bedrocksim.WithDefaultQuota(tt.quota), noRetries)
 			var err error
 			for range 3 {
 				if err = converse(t.Context(), client); err != nil {
@@ -100,7 +100,7 @@ func TestSimThrottleKinds(t *testing.T) {
 	}
 	// Tokens per day through the policy: one attempt, a GiveUpError.
 	p, _, _ := newPolicy(t, rp.Options{})
-	client := simClient(t, bedrocksim.Options{DefaultQuota: bedrocksim.Quota{TokensPerDay: 30}}, p.ClientOption())
+	client := simClient(t, bedrocksim.WithDefaultQuota(bedrocksim.Quota{TokensPerDay: 30}), p.ClientOption())
 	var err error
 	for range 3 {
 		if err = converse(t.Context(), client); err != nil {
@@ -113,8 +113,8 @@ func TestSimThrottleKinds(t *testing.T) {
 }
 
 func TestSimMidStreamThrottle(t *testing.T) {
-	client := simClient(t, bedrocksim.Options{Faults: bedrocksim.Faults{
-		StreamThrottle: bedrocksim.Trigger{Next: 1}, StreamThrottleAfter: 2}})
+	client := simClient(t, bedrocksim.WithFaults(bedrocksim.Faults{
+		StreamThrottle: bedrocksim.Trigger{Next: 1}, StreamThrottleAfter: 2}))
 	out, err := client.ConverseStream(t.Context(), &bedrockruntime.ConverseStreamInput{
 		ModelId: aws.String("anthropic.claude-sonnet-4-5-20250929-v1:0"), Messages: hello(),
 	})
@@ -134,8 +134,8 @@ func TestSimMidStreamThrottle(t *testing.T) {
 
 func TestSimSlowHeadersAndDeadline(t *testing.T) {
 	p, _, logs := newPolicy(t, rp.Options{})
-	client := simClient(t, bedrocksim.Options{Faults: bedrocksim.Faults{
-		SlowHeaders: bedrocksim.Trigger{Next: 1}, SlowHeadersDelay: 300 * time.Millisecond}}, p.ClientOption())
+	client := simClient(t, bedrocksim.WithFaults(bedrocksim.Faults{
+		SlowHeaders: bedrocksim.Trigger{Next: 1}, SlowHeadersDelay: 300 * time.Millisecond}), p.ClientOption())
 	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
 	defer cancel()
 	err := converse(ctx, client)

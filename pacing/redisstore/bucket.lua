@@ -33,6 +33,16 @@ end
 
 local INF = math.huge
 local MIN_RATE = 1           -- minRate: one unit per window
+-- The constants of the adaptive arithmetic (bucket.go).
+local SLOW_START_BURST = 4
+local SLOW_START_GAIN = 4
+local SLOW_START_CAP = 8
+local EVIDENCE_SPAN = 1
+local EVIDENCE_BELOW = 0.95
+local HOLD_MARGIN = 0.03
+local MIN_HOLD = 2
+local MAX_HOLD = 16
+local CONFIRM_TOLERANCE = 0.1
 local MAX_WAIT = 86400e9     -- maxWait: 24h in ns
 local CUBIC, AIMD = 0, 1
 
@@ -51,12 +61,13 @@ for i = 1, 2 do
 	}
 end
 
--- The hash holds nine fields per axis, prefixed r (requests) and t
+-- The hash holds fifteen fields per axis, prefixed r (requests) and t
 -- (tokens): lv level, la last, li limited (0/1), wm wMax, da decreasedAt,
--- ba base, me measured, ma measuredAt, fa firstAt.
-local NF = 9
+-- ba base, me measured, ma measuredAt, fa firstAt, ho hold, ga gap,
+-- sl slow, sp spent, mk markAt, cr credit.
+local NF = 15
 local prefixes = { 'r', 't' }
-local names = { 'lv', 'la', 'li', 'wm', 'da', 'ba', 'me', 'ma', 'fa' }
+local names = { 'lv', 'la', 'li', 'wm', 'da', 'ba', 'me', 'ma', 'fa', 'ho', 'ga', 'sl', 'sp', 'mk', 'cr' }
 local fields = {}
 for i = 1, 2 do
 	for _, n in ipairs(names) do
@@ -79,6 +90,12 @@ for i = 1, 2 do
 		meas = num(7),
 		measat = num(8),
 		firstat = num(9),
+		hold = num(10),
+		gap = num(11),
+		slow = num(12),
+		spent = num(13),
+		markat = num(14),
+		credit = num(15),
 	}
 end
 
@@ -138,15 +155,26 @@ local function ceiling(s, c, r)
 	return r
 end
 
+-- slowStart: no quota and no throttle yet.
+local function slowStart(s, c)
+	return s.limited and c.quota == 0 and s.decat == 0
+end
+
 -- rate: the effective rate per window at now.
 local function rate(s, c)
 	if not s.limited then
 		return INF
 	end
 	if s.decat == 0 then
-		return c.quota
+		if c.quota > 0 then
+			return c.quota
+		end
+		if s.slow == 0 then
+			return INF
+		end
+		return s.slow
 	end
-	local t = (now - s.decat) * 1000 / c.window
+	local t = (now - s.decat) * 1000 / c.window - s.hold
 	if t < 0 then
 		t = 0
 	end
@@ -169,17 +197,19 @@ end
 local function advance(s, c)
 	if not s.init then
 		s.init = true
-		s.limited = c.quota > 0
+		s.limited = true
 		s.last = now
-		if s.limited then
-			s.level = c.quota * c.fill
-		end
+		s.level = c.quota * c.fill
 		return
 	end
 	if not s.limited or not (now > s.last) then
 		return
 	end
 	local r = rate(s, c)
+	if r == INF then
+		s.last = now
+		return
+	end
 	s.level = s.level + r * ((now - s.last) * 1000) / c.window
 	if s.level > r then
 		s.level = r
@@ -194,6 +224,9 @@ local function wait(s, c, n)
 		return 0
 	end
 	local r = rate(s, c)
+	if r == INF then
+		return 0
+	end
 	local need = math.min(n, r)
 	if s.level >= need then
 		return 0
@@ -207,18 +240,35 @@ end
 
 -- take: admission; may leave debt on a paced axis.
 local function take(s, c, n)
-	if s.limited then
-		s.level = s.level - n
+	if s.markat == 0 then
+		s.markat = now
+		s.credit = 1
 	end
+	s.spent = s.spent + n
 	s.meas = recent(s, c) + n
 	s.measat = now
 	if s.firstat == 0 then
 		s.firstat = now
 	end
+	if slowStart(s, c) then
+		if s.slow == 0 then
+			s.base = math.max(SLOW_START_BURST * n, MIN_RATE)
+			s.slow = s.base
+			s.level = s.base
+		else
+			s.slow = math.min(s.slow + SLOW_START_GAIN * n, math.max(s.base, SLOW_START_CAP * s.meas))
+		end
+	end
+	if s.limited then
+		s.level = s.level - n
+	end
 end
 
 -- give: a refund; negative n charges more.
 local function give(s, c, n)
+	if s.markat ~= 0 then
+		s.spent = s.spent - n
+	end
 	if not s.limited then
 		return
 	end
@@ -233,26 +283,54 @@ local function give(s, c, n)
 	end
 end
 
--- throttled: multiplicative decrease (at most once per cooldown) with fast
+-- throttled: an estimate of the ceiling from the evidence, or a
+-- multiplicative decrease (at most once per cooldown) with fast
 -- convergence; empties the bucket. Returns whether the rate was lowered.
 local function throttled(s, c)
 	local decrease = s.decat == 0 or (now - s.decat) * 1000 >= c.cooldown
 	if decrease then
-		local cur
+		local cur = INF
 		if s.limited then
 			cur = rate(s, c)
-		else
+		end
+		if cur == INF then
 			cur = math.max(rateEstimate(s, c), MIN_RATE)
 		end
 		s.limited = true
-		if s.wmax > 0 and cur < s.wmax then
-			s.wmax = cur * (1 + c.beta) / 2
-		else
-			s.wmax = cur
+		local elapsed = 0
+		if s.markat ~= 0 then
+			elapsed = (now - s.markat) * 1000 / c.window
 		end
-		s.base = math.max(c.beta * cur, MIN_RATE)
+		local span = s.credit + elapsed
+		local slow = slowStart(s, c)
+		local est = s.spent / span
+		if span >= EVIDENCE_SPAN and est <= EVIDENCE_BELOW * cur and (slow or est >= c.beta * cur) then
+			est = math.max(est, MIN_RATE)
+			if s.gap == 0 or s.wmax == 0 or math.abs(est - s.wmax) > CONFIRM_TOLERANCE * s.wmax then
+				s.gap = MIN_HOLD
+			else
+				s.gap = math.min(2 * s.gap, MAX_HOLD)
+			end
+			s.wmax = est
+			s.base = math.max(est * (1 - HOLD_MARGIN), MIN_RATE)
+			s.hold = s.gap
+			if elapsed < EVIDENCE_SPAN then
+				s.hold = 0
+			end
+		else
+			if s.wmax > 0 and cur < s.wmax then
+				s.wmax = cur * (1 + c.beta) / 2
+			else
+				s.wmax = cur
+			end
+			s.base = math.max(c.beta * cur, MIN_RATE)
+			s.hold = 0
+		end
 		s.decat = now
 		s.last = now
+		s.markat = now
+		s.spent = 0
+		s.credit = 0
 	end
 	if s.level > 0 then
 		s.level = 0
@@ -273,7 +351,8 @@ local function save()
 		if s.limited then
 			li = 1
 		end
-		local v = { s.level, s.last, li, s.wmax, s.decat, s.base, s.meas, s.measat, s.firstat }
+		local v = { s.level, s.last, li, s.wmax, s.decat, s.base, s.meas, s.measat, s.firstat,
+			s.hold, s.gap, s.slow, s.spent, s.markat, s.credit }
 		for j, n in ipairs(names) do
 			args[#args + 1] = p .. n
 			args[#args + 1] = fmt(v[j])

@@ -2,7 +2,9 @@ package redisstore
 
 import (
 	"context"
+	"crypto/rand"
 	_ "embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
@@ -34,6 +36,12 @@ var ErrUnavailable = errors.New("redisstore: Redis unavailable")
 
 //go:embed bucket.lua
 var bucketLua string
+
+//go:embed admit.lua
+var admitLua string
+
+// admitScript is [Store.Admit]: the fleet-wide queue (admit.lua).
+var admitScript = redis.NewScript(bucketLua + admitLua)
 
 // The four scripts: the common part (load, the arithmetic, save) and each
 // operation's body. Their results are strings, since Redis truncates Lua
@@ -91,6 +99,8 @@ type Store struct {
 	prefix     string
 	idleTTL    time.Duration
 	retryAfter time.Duration
+	timeout    time.Duration
+	epoch      string           // the epoch this store gives a key that has none
 	now        func() time.Time // test-only client clock; nil means Redis TIME
 
 	downUntil atomic.Int64 // unix ns until which calls fail fast; 0 when up
@@ -119,6 +129,12 @@ func WithIdleTTL(d time.Duration) Option { return func(s *Store) { s.idleTTL = d
 // 1 s (also for d = 0); d < 0 disables it.
 func WithRetryAfter(d time.Duration) Option { return func(s *Store) { s.retryAfter = d } }
 
+// WithTimeout bounds every call to Redis: a call that has not answered
+// after d fails (and the Limiter paces locally, at this process's share of
+// the quota). The default is 250 ms; d < 0 means only the caller's context.
+// The Limiter also bounds each call it makes, at 250 ms.
+func WithTimeout(d time.Duration) Option { return func(s *Store) { s.timeout = d } }
+
 // withClientClock makes the scripts use now, from this process, instead of
 // the Redis server's TIME. It is for tests only (a fake clock drives the
 // same step tables as limiter.MemoryStore's): in production every process
@@ -134,18 +150,63 @@ func withClientClock(now func() time.Time) Option { return func(s *Store) { s.no
 // each dialing 5 times); see the package example for settings that fail in
 // about a millisecond on a refused connection and in DialTimeout otherwise.
 func New(client redis.UniversalClient, opts ...Option) *Store {
-	s := &Store{client: client, prefix: defaultPrefix, retryAfter: defaultRetryAfter}
+	s := &Store{client: client, prefix: defaultPrefix, retryAfter: defaultRetryAfter, timeout: defaultTimeout}
 	for _, o := range opts {
 		o(s)
 	}
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	s.epoch = hex.EncodeToString(b[:])
 	if s.retryAfter == 0 {
 		s.retryAfter = defaultRetryAfter
 	}
 	return s
 }
 
-// Key returns the Redis key that holds key's state.
-func (s *Store) key(key string) string { return s.prefix + key }
+// defaultTimeout bounds a Redis call unless [WithTimeout] says otherwise.
+const defaultTimeout = 250 * time.Millisecond
+
+// key returns the Redis key that holds key's bucket state. The key is a
+// hash tag, so that the queue, leases and heartbeats of the key (the same
+// name with ":q", ":l" and ":p" appended) are in the same Redis Cluster slot.
+func (s *Store) key(key string) string { return s.prefix + "{" + key + "}" }
+
+var _ pacing.FleetStore = (*Store)(nil)
+
+// Admit implements [pacing.FleetStore].
+func (s *Store) Admit(ctx context.Context, key string, cfg pacing.KeyConfig, req pacing.AdmitRequest) (pacing.AdmitResult, error) {
+	member := ""
+	if req.Ticket != "" {
+		member = req.Ticket + "|" + f64(req.Amount.Requests) + "|" + f64(req.Amount.Tokens)
+	}
+	order := ""
+	if req.Order != 0 {
+		order = strconv.FormatInt(req.Order, 10)
+	}
+	cancel := "0"
+	if req.Cancel {
+		cancel = "1"
+	}
+	k := s.key(key)
+	v, err := s.runKeys(ctx, admitScript, "admit", []string{k, k + ":q", k + ":l", k + ":p"}, key, &cfg, 6,
+		f64(req.Amount.Requests), f64(req.Amount.Tokens), member, order, req.Boost.Microseconds(),
+		max(int64(req.MaxWait), 0), req.Lease.Microseconds(), cancel,
+		f64(req.Refund.Requests), f64(req.Refund.Tokens), req.RefundEpoch,
+		req.Process, max(req.Live.Microseconds(), 1), s.epoch)
+	if err != nil {
+		return pacing.AdmitResult{}, err
+	}
+	var r pacing.AdmitResult
+	r.OK = v[0] == "1"
+	w, err1 := strconv.ParseFloat(v[1], 64)
+	o, err2 := strconv.ParseFloat(v[2], 64)
+	n, err3 := strconv.Atoi(v[4])
+	if err := errors.Join(err1, err2, err3); err != nil {
+		return pacing.AdmitResult{}, fmt.Errorf("redisstore: admit %q: %w", key, err)
+	}
+	r.Wait, r.Order, r.Epoch, r.Processes = time.Duration(w), int64(o), v[3], n
+	return r, nil
+}
 
 var _ pacing.Store = (*Store)(nil)
 
@@ -194,6 +255,26 @@ func (s *Store) State(ctx context.Context, key string, cfg pacing.KeyConfig) (pa
 // run evaluates sc on key with the common arguments and extra, and parses
 // its n results (the last is the time it used).
 func (s *Store) run(ctx context.Context, sc *redis.Script, op, key string, cfg *pacing.KeyConfig, n int, extra ...float64) ([]float64, error) {
+	args := make([]any, len(extra))
+	for i, x := range extra {
+		args[i] = f64(x)
+	}
+	res, err := s.runKeys(ctx, sc, op, []string{s.key(key)}, key, cfg, n, args...)
+	if err != nil {
+		return nil, err
+	}
+	v := make([]float64, n)
+	for i, r := range res {
+		if v[i], err = strconv.ParseFloat(r, 64); err != nil {
+			return nil, fmt.Errorf("redisstore: %s %q: %w", op, key, err)
+		}
+	}
+	return v, nil
+}
+
+// runKeys evaluates sc on keys with the common arguments and extra, and
+// returns its n results (the last is the time it used).
+func (s *Store) runKeys(ctx context.Context, sc *redis.Script, op string, keys []string, key string, cfg *pacing.KeyConfig, n int, extra ...any) ([]string, error) {
 	if cfg.Requests.Window <= 0 || cfg.Tokens.Window <= 0 {
 		return nil, fmt.Errorf("redisstore: %s %q: window must be positive", op, key)
 	}
@@ -223,12 +304,15 @@ func (s *Store) run(ctx context.Context, sc *redis.Script, op, key string, cfg *
 		args = append(args, f64(c.Quota), int64(c.Window), f64(c.InitialFill), int(c.Algorithm),
 			f64(c.Beta), f64(c.CubicC), f64(c.AIMDIncrease), int64(c.Cooldown))
 	}
-	for _, x := range extra {
-		args = append(args, f64(x))
+	args = append(args, extra...)
+	if s.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.timeout)
+		defer cancel()
 	}
-	res, err := sc.Run(ctx, s.client, []string{s.prefix + key}, args...).StringSlice()
+	res, err := sc.Run(ctx, s.client, keys, args...).StringSlice()
 	if err != nil {
-		if ctx.Err() == nil && s.retryAfter >= 0 {
+		if context.Cause(ctx) != context.Canceled && s.retryAfter >= 0 {
 			s.downUntil.Store(time.Now().Add(s.retryAfter).UnixNano())
 		}
 		return nil, fmt.Errorf("redisstore: %s %q: %w", op, key, err)
@@ -239,16 +323,12 @@ func (s *Store) run(ctx context.Context, sc *redis.Script, op, key string, cfg *
 	if len(res) != n {
 		return nil, fmt.Errorf("redisstore: %s %q: script returned %d values, want %d", op, key, len(res), n)
 	}
-	v := make([]float64, n)
-	for i, r := range res {
-		if v[i], err = strconv.ParseFloat(r, 64); err != nil {
-			return nil, fmt.Errorf("redisstore: %s %q: %w", op, key, err)
+	if s.observe != nil {
+		if us, err := strconv.ParseFloat(res[n-1], 64); err == nil {
+			s.observe(time.UnixMicro(int64(us)))
 		}
 	}
-	if s.observe != nil {
-		s.observe(time.UnixMicro(int64(v[n-1])))
-	}
-	return v, nil
+	return res, nil
 }
 
 // f64 formats x so that Lua's tonumber reads back the same double.

@@ -53,20 +53,20 @@ func TestKeyLayoutAndTTL(t *testing.T) {
 	kc := storekit.KeyConfig(t, limiter.Config{InitialFill: 1}, limiter.Limits{RequestsPerWindow: 10, TokensPerWindow: 600, Window: time.Minute})
 
 	st := redisstore.New(c)
-	if got := st.Key("us-east-1/m"); got != "bedrockguard:us-east-1/m" {
+	if got := st.Key("us-east-1/m"); got != "bedrockguard:{us-east-1/m}" {
 		t.Fatalf("Key = %q, want the default prefix", got)
 	}
 	if _, err := st.Reserve(ctx, "us-east-1/m", kc, pacing.Amount{Requests: 1, Tokens: 100}); err != nil {
 		t.Fatal(err)
 	}
-	h, err := c.HGetAll(ctx, "bedrockguard:us-east-1/m").Result()
+	h, err := c.HGetAll(ctx, "bedrockguard:{us-east-1/m}").Result()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(h) != 18 || h["tlv"] != "500" || h["rlv"] != "9" || h["tli"] != "1" {
-		t.Fatalf("hash = %v, want 18 fields with token level 500 and request level 9", h)
+	if len(h) != 30 || h["tlv"] != "500" || h["rlv"] != "9" || h["tli"] != "1" {
+		t.Fatalf("hash = %v, want 30 fields with token level 500 and request level 9", h)
 	}
-	ttl, err := c.PTTL(ctx, "bedrockguard:us-east-1/m").Result()
+	ttl, err := c.PTTL(ctx, "bedrockguard:{us-east-1/m}").Result()
 	if err != nil || ttl <= 9*time.Minute || ttl > 10*time.Minute {
 		t.Fatalf("TTL = %v (%v), want 10 windows", ttl, err)
 	}
@@ -75,7 +75,7 @@ func TestKeyLayoutAndTTL(t *testing.T) {
 	if err := st.Return(ctx, "k", kc, pacing.Amount{Tokens: 1}); err != nil {
 		t.Fatal(err)
 	}
-	if ttl, err := c.PTTL(ctx, "other:k").Result(); err != nil || ttl <= 80*time.Second || ttl > 90*time.Second {
+	if ttl, err := c.PTTL(ctx, "other:{k}").Result(); err != nil || ttl <= 80*time.Second || ttl > 90*time.Second {
 		t.Fatalf("TTL = %v (%v), want 90s", ttl, err)
 	}
 }
@@ -92,7 +92,8 @@ func TestInvalidConfig(t *testing.T) {
 	}
 }
 
-// TestStateInfinity checks that unpaced axes come back as +Inf.
+// TestStateInfinity checks that an axis without a quota and without
+// admissions (in slow start, not yet started) comes back as +Inf.
 func TestStateInfinity(t *testing.T) {
 	srv := startRedis(t)
 	st := redisstore.New(srv.Client(t))
@@ -101,7 +102,7 @@ func TestStateInfinity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !math.IsInf(ks.Rate[pacing.Requests], 1) || ks.Rate[pacing.Tokens] != 100 || ks.Limited != [2]bool{false, true} {
+	if !math.IsInf(ks.Rate[pacing.Requests], 1) || ks.Rate[pacing.Tokens] != 100 || ks.Limited != [2]bool{true, true} {
 		t.Fatalf("state %+v", ks)
 	}
 }
