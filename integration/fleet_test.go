@@ -41,8 +41,8 @@ func runFleet(t *testing.T, args ...string) fleetRow {
 	t.Helper()
 	findBinary(t, "REDIS_SERVER", "install it with pacing/redisstore/ci-setup.sh or apt-get install redis-server", "redis-server")
 	bin := filepath.Join(t.TempDir(), "bedrockguard")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/bedrockguard")
-	build.Dir = ".."
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Dir = filepath.Join("..", "cmd", "bedrockguard")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}

@@ -210,7 +210,7 @@ func httpGet(ctx context.Context, url string) ([]byte, error) {
 }
 
 // buildDemo returns the bedrockguard binary to run: DEMO_BIN if set, else
-// one built from the repository's cmd/bedrockguard with the root module's
+// one built from the repository's cmd/bedrockguard module with its
 // own go.mod (GOWORK=off), as a user would build it.
 func buildDemo(t *testing.T) string {
 	t.Helper()
@@ -218,8 +218,8 @@ func buildDemo(t *testing.T) string {
 		return p
 	}
 	out := filepath.Join(t.TempDir(), "bedrockguard")
-	cmd := exec.Command("go", "build", "-o", out, "./cmd/bedrockguard")
-	cmd.Dir = ".."
+	cmd := exec.Command("go", "build", "-o", out, ".")
+	cmd.Dir = filepath.Join("..", "cmd", "bedrockguard")
 	cmd.Env = append(os.Environ(), "GOWORK=off")
 	start := time.Now()
 	if b, err := cmd.CombinedOutput(); err != nil {

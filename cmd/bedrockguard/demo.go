@@ -18,7 +18,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 
 	"github.com/bedrockguard/bedrockguard/bedrocksim"
-	"github.com/bedrockguard/bedrockguard/internal/load"
+	"github.com/bedrockguard/bedrockguard/cmd/bedrockguard/internal/load"
 	"github.com/bedrockguard/bedrockguard/otelbridge"
 )
 

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bedrockguard/bedrockguard/internal/load"
+	"github.com/bedrockguard/bedrockguard/cmd/bedrockguard/internal/load"
 )
 
 // clearOTelEnv makes sure the test exports nowhere.

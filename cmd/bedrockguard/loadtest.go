@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/bedrockguard/bedrockguard/internal/load"
+	"github.com/bedrockguard/bedrockguard/cmd/bedrockguard/internal/load"
 )
 
 func init() {
