@@ -91,3 +91,31 @@ func ExampleWithPriority() {
 	fmt.Println(bedrockguard.Batch, bedrockguard.Interactive)
 	// Output: batch interactive
 }
+
+// The README's quickstart: the guard goes on the config that every Bedrock
+// Runtime client is made from; Batch work yields to interactive calls.
+func Example_quickstart() {
+	ctx := context.Background()
+	in := &bedrockruntime.ConverseInput{
+		ModelId: aws.String("us.anthropic.claude-sonnet-4-5-20250929-v1:0"),
+		Messages: []types.Message{{
+			Role:    types.ConversationRoleUser,
+			Content: []types.ContentBlock{&types.ContentBlockMemberText{Value: "Summarise this ticket."}},
+		}},
+	}
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	guard, err := bedrockguard.Install(&cfg,
+		bedrockguard.WithQuota("us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+			bedrockguard.Quota{TokensPerWindow: 400_000}),
+		bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerWindow: 200_000}),
+	)
+	if err != nil {
+		log.Fatal(err) // invalid options fail here, with a *bedrockguard.OptionError
+	}
+	client := bedrockruntime.NewFromConfig(cfg) // every Bedrock Runtime client made from cfg is guarded
+	out, err := client.Converse(bedrockguard.WithPriority(ctx, bedrockguard.Batch), in)
+	_, _, _ = guard, out, err
+}

@@ -3,6 +3,8 @@ package bedrockguard
 import (
 	"context"
 	"errors"
+	"sync"
+	"sync/atomic"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -27,6 +29,11 @@ type Guard struct {
 	policy   *retry.Policy
 	engine   *engine.Engine
 	classify classify.Classifier
+
+	discovered    atomic.Pointer[map[string]limiter.Limits] // quotas.Background's result
+	discoverOnce  sync.Once
+	discoveryDone chan struct{} // closed when a started discovery ends
+	sources       sync.Map      // model ID -> the source last logged
 }
 
 // New returns a Guard, or an error that unwraps to one [*OptionError] per
@@ -46,7 +53,7 @@ func New(opts ...Option) (*Guard, error) {
 	if s.Observer == nil {
 		s.Observer = NopObserver{}
 	}
-	g := &Guard{s: s}
+	g := &Guard{s: s, discoveryDone: make(chan struct{})}
 	var err error
 	if g.limiter, err = limiter.NewLimiter(s.Pacing); err != nil {
 		return nil, &OptionError{Option: "pacing", Err: err}
@@ -70,6 +77,7 @@ func New(opts ...Option) (*Guard, error) {
 		Limiter:     g.limiter,
 		Estimator:   est,
 		Limits:      g.limits,
+		QuotaSource: g.quotaSource,
 		Classify:    g.classify.Classify,
 		Observer:    s.Observer,
 		Clock:       s.Pacing.Clock,
@@ -101,6 +109,7 @@ func Install(cfg *aws.Config, opts ...Option) (*Guard, error) {
 // only Bedrock Runtime clients see it. Installing twice does not double
 // anything.
 func (g *Guard) Install(cfg *aws.Config) {
+	g.startDiscovery(cfg.Copy())
 	cfg.ServiceOptions = append(cfg.ServiceOptions, g.serviceOption)
 }
 
@@ -155,19 +164,20 @@ func (g *Guard) apply(o *bedrockruntime.Options) {
 	}
 }
 
-// limits returns the configured quota of a model ID.
+// limits returns the quota of a model ID: configured, discovered, or none
+// (learned).
 func (g *Guard) limits(modelID string) limiter.Limits {
-	if q, ok := g.s.Quotas[modelID]; ok {
-		return q
-	}
-	return g.s.DefaultQuota
+	q, src := g.quota(modelID)
+	g.noteSource(modelID, src, q)
+	return q
 }
 
 // State returns the current pacing state of a model in a region: each
 // axis' adaptive rate per window, bucket level and whether it is paced. With
 // a shared store it asks the store.
 func (g *Guard) State(ctx context.Context, region, modelID string) pacing.KeyState {
-	return g.limiter.State(ctx, region+"/"+modelID, g.limiter.KeyConfig(g.limits(modelID)))
+	q, _ := g.quota(modelID)
+	return g.limiter.State(ctx, region+"/"+modelID, g.limiter.KeyConfig(q))
 }
 
 // Outstanding returns the number of admitted attempts whose reservation is

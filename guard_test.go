@@ -250,7 +250,7 @@ func TestInvalidOptionsFailAtInstall(t *testing.T) {
 
 // stackProbe records whether the guard's middleware is in a client's stack
 // and aborts the call before it reaches the network.
-type stackProbe struct{ estimate, pace, retryers int }
+type stackProbe struct{ estimate, pace int }
 
 var errProbe = errors.New("probe")
 

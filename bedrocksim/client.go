@@ -6,7 +6,7 @@ import (
 	"net/http"
 )
 
-// HTTPClient returns the HTTP client that [Config] gives the SDK: a clone of
+// httpClient returns the HTTP client that [Config] gives the SDK: a clone of
 // http.DefaultTransport whose request bodies are buffered before they are
 // sent.
 //
@@ -19,7 +19,7 @@ import (
 // that end in an exception; docs/bedrock.md#use-of-closed-network-connection). With the body buffered the transport never reads
 // the SDK's closed body: 0 in 1800 in the same test. Real networks rarely
 // lose this race, and the simulator's answers are unchanged.
-func HTTPClient() *http.Client {
+func httpClient() *http.Client {
 	return &http.Client{Transport: bufferBodies{http.DefaultTransport.(*http.Transport).Clone()}}
 }
 

@@ -51,7 +51,7 @@ func TestConverseMaxTokensStop(t *testing.T) {
 
 func TestConverseDeterministic(t *testing.T) {
 	outputs := func() (n []int32) {
-		_, client, _ := start(t, bedrocksim.WithSeed(42))
+		_, client, _ := start(t, simtest.Seed(42))
 		for _, p := range []string{"a", "b", "c"} {
 			out, err := converse(context.Background(), client, novaLite, p, 0)
 			if err != nil {

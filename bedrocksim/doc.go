@@ -4,7 +4,7 @@
 // Converse, ConverseStream, InvokeModel, InvokeModelWithResponseStream and
 // CountTokens. It enforces per-key quotas the way Bedrock does, injects
 // faults on demand and counts everything it sees. It is deterministic: the
-// same seed ([WithSeed]) and the same calls give the same answers.
+// same seed and the same calls give the same answers.
 //
 // # Wire shapes
 //
@@ -85,7 +85,7 @@
 // # Options
 //
 // [New] takes functional options ([WithWindow], [WithDefaultQuota],
-// [WithQuota], [WithSeed], [WithLatency], [WithOutputFraction],
+// [WithQuota], [WithLatency], [WithOutputFraction],
 // [WithFaults]); without any, a Server has one-minute windows, no quotas,
 // no latency, no faults and seed 0. New and [Server.SetFaults] check their
 // arguments and return an [*OptionError], naming the first invalid option

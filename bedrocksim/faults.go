@@ -13,7 +13,7 @@ type Trigger struct {
 	// clock inside a bubble).
 	Until time.Time
 	// Rate is the fraction of the remaining calls that are hit, chosen
-	// deterministically from the seed ([WithSeed]) and the call's sequence
+	// deterministically from the seed and the call's sequence
 	// number.
 	Rate float64
 }

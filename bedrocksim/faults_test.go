@@ -130,7 +130,7 @@ func TestFaultUntilUsesAccountingClock(t *testing.T) {
 
 func TestFaultRateDeterministic(t *testing.T) {
 	run := func() (pattern string) {
-		_, client, _ := start(t, bedrocksim.WithSeed(7), bedrocksim.WithFaults(bedrocksim.Faults{ServiceUnavailable: bedrocksim.Trigger{Rate: 0.5}}))
+		_, client, _ := start(t, simtest.Seed(7), bedrocksim.WithFaults(bedrocksim.Faults{ServiceUnavailable: bedrocksim.Trigger{Rate: 0.5}}))
 		for range 20 {
 			if _, err := converse(context.Background(), client, haiku3, "hi", 10, noRetry); err != nil {
 				pattern += "x"

@@ -62,13 +62,6 @@ func WithQuota(modelID string, q Quota) Option {
 	}
 }
 
-// WithSeed sets the seed (default 0) that drives output lengths, output
-// text, fault selection and request IDs. The same seed and the same calls
-// give the same answers.
-func WithSeed(seed int64) Option {
-	return func(s *settings) { s.Seed = seed }
-}
-
 // WithLatency sets the simulated model latency (default none): base before
 // the first output token, then perOutputToken for each token. Streams pace
 // their deltas with it, and it is what the responses report as latencyMs

@@ -65,7 +65,7 @@ func TestOptionErrors(t *testing.T) {
 // TestOptionsValid checks that valid options, the zero values among them,
 // are accepted, and that a later option replaces an earlier one.
 func TestOptionsValid(t *testing.T) {
-	sim, err := bedrocksim.New(bedrocksim.WithWindow(time.Hour), bedrocksim.WithSeed(-3),
+	sim, err := bedrocksim.New(bedrocksim.WithWindow(time.Hour), simtest.Seed(-3),
 		bedrocksim.WithLatency(0, 0), bedrocksim.WithOutputFraction(0), bedrocksim.WithDefaultQuota(bedrocksim.Quota{}),
 		bedrocksim.WithQuota(haiku3, bedrocksim.Quota{RequestsPerWindow: 1}), bedrocksim.WithFaults(bedrocksim.Faults{}),
 		bedrocksim.WithQuota(haiku3, bedrocksim.Quota{RequestsPerWindow: 2}), bedrocksim.WithOutputFraction(1))

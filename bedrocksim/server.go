@@ -116,14 +116,14 @@ func (s *Server) Shutdown(ctx context.Context) error {
 
 // Config returns an aws.Config for the real bedrockruntime client talking
 // to the simulator at endpoint: region us-east-1, static credentials and
-// BaseEndpoint set, and the loopback-safe [HTTPClient].
+// BaseEndpoint set, and the HTTP client that buffers request bodies (see the package doc).
 //
 //	client := bedrockruntime.NewFromConfig(bedrocksim.Config(url))
 func Config(endpoint string) aws.Config {
 	return aws.Config{
 		Region:       "us-east-1",
 		BaseEndpoint: aws.String(endpoint),
-		HTTPClient:   HTTPClient(),
+		HTTPClient:   httpClient(),
 		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
 			return aws.Credentials{AccessKeyID: "AKIDSIMULATOR", SecretAccessKey: "simulator", Source: "bedrocksim"}, nil
 		}),

@@ -258,11 +258,15 @@ func (b *Bridge) observeRates(ctx context.Context, o metric.Observer) error {
 			if !st.Limited[axis] || math.IsInf(r, 0) || math.IsNaN(r) {
 				continue
 			}
-			o.ObserveFloat64(b.rate, r*perMinute, metric.WithAttributes(b.with(
+			attrs := []attribute.KeyValue{
 				keyPacingLimit.String(axis.String()),
 				keyRequestModel.String(c.ModelID),
 				keyCloudRegion.String(c.Region),
-			)...))
+			}
+			if src := engine.QuotaSource(c); src != "" {
+				attrs = append(attrs, keyQuotaSource.String(src))
+			}
+			o.ObserveFloat64(b.rate, r*perMinute, metric.WithAttributes(b.with(attrs...)...))
 		}
 		return true
 	})

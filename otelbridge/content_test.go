@@ -122,7 +122,7 @@ func completionPieces(text string) []string {
 
 func appendAttrs(dst []string, kvs []attribute.KeyValue) []string {
 	for _, kv := range kvs {
-		dst = append(dst, string(kv.Key), kv.Value.Emit())
+		dst = append(dst, string(kv.Key), kv.Value.String())
 	}
 	return dst
 }

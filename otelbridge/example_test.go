@@ -3,7 +3,9 @@ package otelbridge_test
 import (
 	"context"
 	"fmt"
+	"log"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
@@ -35,4 +37,16 @@ func ExampleNew() {
 	client := bedrockruntime.NewFromConfig(cfg) // every call is traced and measured
 	fmt.Println(client != nil)
 	// Output: true
+}
+
+// The package README's wiring: one bridge on the global providers, given to
+// the guard as an option.
+func Example_readme() {
+	var cfg aws.Config
+	bridge, err := otelbridge.New() // global providers; or otelbridge.WithTracerProvider(tp), otelbridge.WithMeterProvider(mp)
+	if err != nil {
+		log.Fatal(err)
+	}
+	guard, err := bedrockguard.Install(&cfg, bridge.Option()) // same as bedrockguard.WithObserver(bridge.Observer())
+	_, _ = guard, err
 }

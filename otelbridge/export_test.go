@@ -14,6 +14,7 @@ const (
 	KeyPacingReason             = keyPacingReason
 	KeyPriority                 = keyPriority
 	KeyProviderName             = keyProviderName
+	KeyQuotaSource              = keyQuotaSource
 	KeyRateLowered              = keyRateLowered
 	KeyRequestMaxTokens         = keyRequestMaxTokens
 	KeyRequestModel             = keyRequestModel

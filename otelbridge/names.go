@@ -114,6 +114,10 @@ const (
 	// keyReservedTokens is aws.bedrock.tokens.reserved, the tokens the
 	// attempt had reserved (input estimate + max tokens x burndown).
 	keyReservedTokens = attribute.Key("aws.bedrock.tokens.reserved")
+	// keyQuotaSource is aws.bedrock.quota.source: where the paced key's
+	// quota comes from, "configured", "discovered" (quotas.Background) or
+	// "learned" (none: from throttles).
+	keyQuotaSource = attribute.Key("aws.bedrock.quota.source")
 	// keyRateLowered is aws.bedrock.pacing.rate_lowered: whether the
 	// throttle lowered the adaptive rate.
 	keyRateLowered = attribute.Key("aws.bedrock.pacing.rate_lowered")

@@ -49,7 +49,7 @@ var documented = []struct {
 	{otelbridge.MetricPacingRejected, "aws_bedrock_pacing_rejected_total", "counter", "{request}",
 		[]attribute.Key{otelbridge.KeyPacingReason, otelbridge.KeyPriority, otelbridge.KeyOperationName, otelbridge.KeyProviderName, otelbridge.KeyRequestModel, otelbridge.KeyCloudRegion}},
 	{otelbridge.MetricPacingRate, "aws_bedrock_pacing_rate_per_min", "gauge", "1/min",
-		[]attribute.Key{otelbridge.KeyPacingLimit, otelbridge.KeyRequestModel, otelbridge.KeyCloudRegion}},
+		[]attribute.Key{otelbridge.KeyPacingLimit, otelbridge.KeyRequestModel, otelbridge.KeyCloudRegion, otelbridge.KeyQuotaSource}},
 	{otelbridge.MetricTokensReserved, "aws_bedrock_tokens_reserved_total", "counter", "{token}",
 		[]attribute.Key{otelbridge.KeyOperationName, otelbridge.KeyProviderName, otelbridge.KeyRequestModel, otelbridge.KeyCloudRegion}},
 	{otelbridge.MetricTokensSettled, "aws_bedrock_tokens_settled_total", "counter", "{token}",
@@ -292,15 +292,15 @@ func TestMetricsAndSpansAsDocumented(t *testing.T) {
 				continue
 			}
 			for _, k := range []attribute.Key{otelbridge.KeyUsageInputTokens, otelbridge.KeyUsageOutputTokens, otelbridge.KeyAWSRequestID} {
-				if v, ok := attrOf(a, k); !ok || v.Emit() == "" || v.Emit() == "0" {
-					t.Errorf("%s: %s = %v", name, k, v.Emit())
+				if v, ok := attrOf(a, k); !ok || v.String() == "" || v.String() == "0" {
+					t.Errorf("%s: %s = %v", name, k, v.String())
 				}
 			}
 		}
 	}
 	conv := ops["chat "+haiku][1]
 	if v, _ := attrOf(conv.Attributes(), otelbridge.KeyResponseFinishReasons); len(v.AsStringSlice()) != 1 {
-		t.Errorf("Converse finish reasons %v", v.Emit())
+		t.Errorf("Converse finish reasons %v", v.String())
 	}
 	if _, ok := attrOf(ops["chat "+nova][0].Attributes(), otelbridge.KeyResponseTimeToFirstChunk); !ok {
 		t.Error("stream span lacks time to first chunk")
@@ -311,7 +311,7 @@ func TestMetricsAndSpansAsDocumented(t *testing.T) {
 		t.Fatalf("attempt spans %d, want 1 under the first operation", len(attempts))
 	}
 	if v, _ := attrOf(attempts[0].Attributes(), otelbridge.KeyResendCount); v.AsInt64() != 1 {
-		t.Errorf("resend count %v", v.Emit())
+		t.Errorf("resend count %v", v.String())
 	}
 	if v, _ := attrOf(attempts[0].Attributes(), otelbridge.KeyErrorType); v.AsString() != "ServiceUnavailableException" {
 		t.Errorf("attempt error.type %q", v.AsString())

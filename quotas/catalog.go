@@ -55,7 +55,7 @@ type Entry struct {
 	// Adjustable says whether an increase can be requested.
 	Adjustable bool `json:"adjustable"`
 	// ModelID is the base model ID the display name maps to; empty when
-	// the model is not in the table: add it with [WithModels].
+	// the model is not in the table: add it with [WithModel].
 	ModelID string `json:"modelId,omitempty"`
 	// IDs are the model or inference-profile IDs the quota applies to:
 	// the bare model ID for on-demand quotas, the geographic profiles

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"time"
 
@@ -42,7 +43,7 @@ type Option func(*config) error
 type config struct {
 	defaults bool
 	region   string
-	models   []Model
+	models   []model
 }
 
 func optionErr(option, format string, args ...any) error {
@@ -75,18 +76,24 @@ func WithRegion(region string) Option {
 	}
 }
 
-// WithModels adds models to the built-in table that maps the display names
-// of quota names to model IDs; an added model wins over a built-in one of
-// the same name and version. Each model needs an ID and a Name, and a
-// Version of zero or more.
-func WithModels(models ...Model) Option {
+// WithModel adds a model to the built-in table that maps the display names
+// of quota names to model IDs, for models newer than the table: id is the
+// base model ID ("acme.frontier-x1-v1:0") and name the display name quota
+// names use ("Acme Frontier X1", with a " V2" suffix for a second version).
+// Give the same id again for another name. An added model wins over a
+// built-in one of the same name and version.
+func WithModel(id, name string) Option {
 	return func(c *config) error {
-		for i, m := range models {
-			if m.ID == "" || m.Name == "" || m.Version < 0 {
-				return optionErr("WithModels", "model %d (%q, %q, version %d) needs an ID, a Name and a Version >= 0", i, m.ID, m.Name, m.Version)
+		base, version := strings.TrimSpace(name), 0
+		if i := strings.LastIndex(base, " V"); i > 0 {
+			if v, err := strconv.Atoi(base[i+2:]); err == nil && v >= 0 {
+				base, version = base[:i], v
 			}
 		}
-		c.models = append(c.models, models...)
+		if id == "" || base == "" {
+			return optionErr("WithModel", "needs a model ID and a display name, got %q and %q", id, name)
+		}
+		c.models = append(c.models, model{ID: id, Name: base, Version: version})
 		return nil
 	}
 }

@@ -368,10 +368,10 @@ func TestDiscoverDefaults(t *testing.T) {
 	}
 }
 
-func TestWithModels(t *testing.T) {
+func TestWithModel(t *testing.T) {
 	f := newFake(quotastest.Sample())
 	cat, err := quotas.Discover(t.Context(), f.client("us-east-1"),
-		quotas.WithModels(quotas.Model{ID: "acme.frontier-x1-v1:0", Name: "Frontier X1", Aliases: []string{"Acme Frontier X1"}}))
+		quotas.WithModel("acme.frontier-x1-v1:0", "Frontier X1"), quotas.WithModel("acme.frontier-x1-v1:0", "Acme Frontier X1"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -421,8 +421,8 @@ func TestDiscoverOptionErrors(t *testing.T) {
 	}{
 		{"WithRegion", f.client("us-east-1"), []quotas.Option{quotas.WithRegion("")}},
 		{"WithRegion", f.client("us-east-1"), []quotas.Option{quotas.WithRegion("US East (N. Virginia)")}},
-		{"WithModels", f.client("us-east-1"), []quotas.Option{quotas.WithModels(quotas.Model{Name: "Acme Frontier X1"})}},
-		{"WithModels", f.client("us-east-1"), []quotas.Option{quotas.WithModels(quotas.Model{ID: "acme.x1", Name: "X1", Version: -1})}},
+		{"WithModel", f.client("us-east-1"), []quotas.Option{quotas.WithModel("", "Acme Frontier X1")}},
+		{"WithModel", f.client("us-east-1"), []quotas.Option{quotas.WithModel("acme.x1", " ")}},
 		{"WithDefaults", listOnly{f.client("us-east-1")}, []quotas.Option{quotas.WithDefaults()}},
 	} {
 		_, err := quotas.Discover(t.Context(), tt.client, tt.opts...)

@@ -7,7 +7,7 @@
 //	guard, err := bedrockguard.Install(&cfg, catalog.Options()...)
 //
 // The whole API is [Discover] with its options ([WithDefaults],
-// [WithRegion], [WithModels]), the [Catalog] it returns ([Catalog.Options]
+// [WithRegion], [WithModel]), the [Catalog] it returns ([Catalog.Options]
 // to install, [Catalog.Quota] and [Catalog.For] to look an ID up, its
 // [Entry] and [Unparsed] lists), and [*bedrockguard.OptionError]. Package quotastest is
 // a fake Service Quotas API for tests.
@@ -60,7 +60,7 @@
 //
 // The display name is looked up in a built-in table of known models
 // (Anthropic Claude 3 to 4.5, Amazon Nova and Titan, Meta Llama 3 to 4,
-// Mistral, Cohere), extendable with [WithModels]. Lookup normalizes both
+// Mistral, Cohere), extendable with [WithModel]. Lookup normalizes both
 // sides: lower case, punctuation dropped ("Command R+" reads "command r
 // plus"), provider names and "Instruct" dropped, words sorted (so "Claude
 // 3.7 Sonnet" and "Claude Sonnet 3.7" match). The version suffix tells
@@ -90,7 +90,7 @@
 //     time, and quota codes are not documented. Check Catalog.Unparsed and
 //     the entries without a ModelID after discovery (the CLI's
 //     "bedrockguard quotas" prints both) and extend the table with
-//     [WithModels].
+//     [WithModel].
 //   - Cross-region (CRIS) quotas are accounted in the source Region, the
 //     one you call, not where the model runs, and global CRIS has its own
 //     pool: discover in each Region your application calls from.

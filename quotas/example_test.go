@@ -42,7 +42,7 @@ func ExampleDiscover() {
 	unknown := 0
 	for _, e := range catalog.Entries {
 		if e.ModelID == "" {
-			unknown++ // add it with quotas.WithModels
+			unknown++ // add it with quotas.WithModel
 		}
 	}
 	fmt.Printf("%d IDs with a quota, %d names not understood, %d models not known\n",

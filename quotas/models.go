@@ -6,10 +6,9 @@ import (
 	"strings"
 )
 
-// Model is a Bedrock foundation model as quota names call it: its base
-// model ID and the display names Service Quotas uses for it. Give the
-// models the built-in table lacks to [WithModels].
-type Model struct {
+// model is a Bedrock foundation model as quota names call it: its base
+// model ID and the display names Service Quotas uses for it.
+type model struct {
 	// ID is the base model ID, e.g. "anthropic.claude-sonnet-4-5-20250929-v1:0".
 	ID string
 	// Name is the display name in quota names, e.g. "Anthropic Claude Sonnet 4.5".
@@ -26,8 +25,8 @@ type Model struct {
 // knownModels is the built-in table, by provider and age. Names are matched
 // after normalization (see matchKey), so capitalization, punctuation, word
 // order, the provider's name and "Instruct" do not matter. Users add a
-// model with WithModels until it is added here.
-var knownModels = []Model{
+// model with WithModel until it is added here.
+var knownModels = []model{
 	// Anthropic Claude.
 	{ID: "anthropic.claude-3-haiku-20240307-v1:0", Name: "Anthropic Claude 3 Haiku"},
 	{ID: "anthropic.claude-3-sonnet-20240229-v1:0", Name: "Anthropic Claude 3 Sonnet"},
@@ -144,9 +143,9 @@ func versionNumber(v string) int {
 type modelIndex map[string]string
 
 // newModelIndex indexes the built-in table, then extra (which wins).
-func newModelIndex(extra []Model) modelIndex {
+func newModelIndex(extra []model) modelIndex {
 	idx := modelIndex{}
-	for _, ms := range [][]Model{knownModels, extra} {
+	for _, ms := range [][]model{knownModels, extra} {
 		for _, m := range ms {
 			for _, n := range append([]string{m.Name}, m.Aliases...) {
 				idx[matchKey(n, m.Version)] = m.ID

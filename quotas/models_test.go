@@ -87,8 +87,8 @@ func TestModelTable(t *testing.T) {
 	}
 }
 
-func TestWithModelsExtendsTable(t *testing.T) {
-	idx := newModelIndex([]Model{{ID: "acme.frontier-x1-v1:0", Name: "Acme Frontier X1"}, {ID: "anthropic.claude-3-haiku-custom", Name: "Anthropic Claude 3 Haiku"}})
+func TestWithModelExtendsTable(t *testing.T) {
+	idx := newModelIndex([]model{{ID: "acme.frontier-x1-v1:0", Name: "Acme Frontier X1"}, {ID: "anthropic.claude-3-haiku-custom", Name: "Anthropic Claude 3 Haiku"}})
 	if id, _ := idx.lookup("Acme Frontier X1", ""); id != "acme.frontier-x1-v1:0" {
 		t.Errorf("added model: %q", id)
 	}

@@ -257,7 +257,7 @@ func writeQuotasTable(w io.Writer, cat *quotas.Catalog, entries []quotas.Entry, 
 		}
 	}
 	if len(um) > 0 {
-		fmt.Fprintf(w, "quotas naming a model not in the model table (add it with quotas.WithModels): %d\n", len(um))
+		fmt.Fprintf(w, "quotas naming a model not in the model table (add it with quotas.WithModel): %d\n", len(um))
 		for _, e := range um {
 			fmt.Fprintf(w, "  %s  %s\n", e.QuotaCode, e.QuotaName)
 		}

@@ -127,7 +127,7 @@ func TestQuotasTable(t *testing.T) {
 		}
 	}
 	for _, s := range []string{
-		"quotas naming a model not in the model table (add it with quotas.WithModels): 1",
+		"quotas naming a model not in the model table (add it with quotas.WithModel): 1",
 		"L-F1A00014  Cross-Model Max Tokens Per Day",
 		"quotas that are not per-model runtime quotas, or whose names were not understood: 3",
 	} {

@@ -63,7 +63,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	opts := []bedrocksim.Option{
 		bedrocksim.WithWindow(*window),
 		bedrocksim.WithDefaultQuota(bedrocksim.Quota{RequestsPerWindow: *rpm, TokensPerWindow: *tpm, TokensPerDay: *tpd}),
-		bedrocksim.WithSeed(*seed),
+		simtest.Seed(*seed),
 		bedrocksim.WithLatency(*latBase, *latTok),
 		bedrocksim.WithOutputFraction(*outFrac),
 		bedrocksim.WithFaults(bedrocksim.Faults{

@@ -122,7 +122,7 @@ func setupTelemetry(ctx context.Context, metricsAddr string) (*telemetry, error)
 		exp, err := otelprom.New(otelprom.WithRegisterer(reg))
 		if err != nil {
 			tel.shutdown(ctx)
-			return nil, fmt.Errorf("Prometheus exporter: %w", err)
+			return nil, fmt.Errorf("the Prometheus exporter: %w", err)
 		}
 		ln, err := net.Listen("tcp", metricsAddr)
 		if err != nil {

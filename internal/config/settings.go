@@ -5,8 +5,11 @@
 package config
 
 import (
+	"context"
 	"log/slog"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/bedrockguard/bedrockguard/classify"
 	"github.com/bedrockguard/bedrockguard/internal/engine"
@@ -30,6 +33,11 @@ type Settings struct {
 	Quotas map[string]limiter.Limits
 	// DefaultQuota applies to models without their own.
 	DefaultQuota limiter.Limits
+	// Discover, when set (package quotas' Background option), lists the
+	// account's quotas per model ID in the background once the guard is
+	// installed on an aws.Config; they apply to models without a
+	// configured quota.
+	Discover func(ctx context.Context, cfg aws.Config) (map[string]limiter.Limits, error)
 	// Errs collects option errors; New fails with all of them.
 	Errs []error
 

@@ -47,6 +47,7 @@ type Call struct {
 
 	cfg      pacing.KeyConfig
 	limiter  *limiter.Limiter
+	source   func(modelID string) string
 	attempts atomic.Int32
 	// lastClass is the class of the last failed attempt; attempts of one
 	// call run one after another.
@@ -80,6 +81,16 @@ func StoreErrors(c *Call) (int64, *limiter.Limiter) {
 		return 0, nil
 	}
 	return c.limiter.StoreErrors(), c.limiter
+}
+
+// QuotaSource returns where the quota of c's model comes from now
+// ("configured", "discovered" or "learned"), or "" when the guard does not
+// say. A discovered quota can replace a learned one while the key lives.
+func QuotaSource(c *Call) string {
+	if c.source == nil {
+		return ""
+	}
+	return c.source(c.est.ModelID)
 }
 
 // Key returns c's pacing key (region and model ID) and its configured

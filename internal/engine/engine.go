@@ -32,6 +32,10 @@ type Config struct {
 	Estimator *tokens.Estimator
 	// Limits returns the configured quota of a model ID. Required.
 	Limits func(modelID string) limiter.Limits
+	// QuotaSource says where the quota Limits returns for a model ID comes
+	// from ("configured", "discovered", "learned"), for telemetry;
+	// optional.
+	QuotaSource func(modelID string) string
 	// Classify classifies errors; nil means classify.Classify.
 	Classify func(error) classify.Class
 	// Observer receives events; nil means Nop.
@@ -155,6 +159,7 @@ func (m estimate) HandleInitialize(ctx context.Context, in middleware.Initialize
 	}
 	c.cfg = e.cfg.Limiter.KeyConfig(c.limits)
 	c.limiter = e.cfg.Limiter
+	c.source = e.cfg.QuotaSource
 	ctx = middleware.WithStackValue(ctx, callKey{}, c)
 	ctx = e.cfg.Observer.Start(ctx, c)
 	out, md, err = next.HandleInitialize(ctx, in)

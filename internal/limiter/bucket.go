@@ -183,9 +183,6 @@ func (s *axis) rateEstimate(c *pacing.AxisConfig, now time.Time) float64 {
 	return r
 }
 
-// capacity is one window's worth at the current rate.
-func (s *axis) capacity(c *pacing.AxisConfig, now time.Time) float64 { return s.rate(c, now) }
-
 // advance brings level up to date at now.
 func (s *axis) advance(c *pacing.AxisConfig, now time.Time) {
 	if !s.init {

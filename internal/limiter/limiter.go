@@ -119,7 +119,7 @@ func (c *Config) setDefaults() error {
 	}
 	switch {
 	case c.Beta <= 0 || c.Beta >= 1:
-		return fmt.Errorf("Beta %v must be in (0, 1)", c.Beta)
+		return fmt.Errorf("the decrease factor Beta %v must be in (0, 1)", c.Beta)
 	case c.CubicC < 0, c.AIMDIncrease < 0, c.Cooldown < 0, c.PriorityBoost < 0:
 		return errors.New("CubicC, AIMDIncrease, Cooldown and PriorityBoost must not be negative")
 	case c.InitialFill > 1:

@@ -39,3 +39,10 @@ func MaxBodyBytes(n int64) bedrocksim.Option {
 func CacheTTL(d time.Duration) bedrocksim.Option {
 	return func(s *settings) { s.CacheTTL = d }
 }
+
+// Seed sets the seed (default 0) that drives output lengths, output text,
+// fault selection and request IDs. The same seed and the same calls give
+// the same answers.
+func Seed(seed int64) bedrocksim.Option {
+	return func(s *settings) { s.Seed = seed }
+}

@@ -17,6 +17,7 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/bedrockguard/bedrockguard/bedrocksim"
+	"github.com/bedrockguard/bedrockguard/internal/simtest"
 	"github.com/bedrockguard/bedrockguard/internal/tokens"
 )
 
@@ -52,7 +53,7 @@ func simText(r *rand.Rand, n int, code bool) string {
 // that the settled cost computed from the reported usage equals what the
 // simulator charged, exactly.
 func TestCalibrationAgainstSimulator(t *testing.T) {
-	sim, err := bedrocksim.New(bedrocksim.WithSeed(7))
+	sim, err := bedrocksim.New(simtest.Seed(7))
 	if err != nil {
 		t.Fatal(err)
 	}

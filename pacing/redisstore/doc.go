@@ -129,7 +129,7 @@
 // [WithRetryAfter]); it then charges Redis with the tokens and requests it
 // admitted locally in the last window.
 //
-// After an error the store fails fast with [ErrUnavailable] for
+// After an error the store fails fast with an error for
 // [WithRetryAfter] (1 s by default), and then lets a single call probe Redis,
 // so an unreachable server costs one timeout per second per process rather
 // than one per call. Give the client short timeouts and no retries (see the

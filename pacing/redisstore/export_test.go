@@ -11,3 +11,6 @@ func WithClientClock(now func() time.Time) Option { return withClientClock(now) 
 
 // Key returns the Redis key of a pacing key.
 func (s *Store) Key(k string) string { return s.key(k) }
+
+// ErrUnavailableForTest is the error the store wraps while it fails fast.
+var ErrUnavailableForTest = errUnavailable

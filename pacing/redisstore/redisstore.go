@@ -30,9 +30,9 @@ const defaultIdleWindows = 10
 // [WithRetryAfter] says otherwise.
 const defaultRetryAfter = time.Second
 
-// ErrUnavailable is returned (wrapped) while the store fails fast after a
+// errUnavailable is returned (wrapped) while the store fails fast after a
 // Redis error; see [WithRetryAfter].
-var ErrUnavailable = errors.New("redisstore: Redis unavailable")
+var errUnavailable = errors.New("redisstore: Redis unavailable")
 
 //go:embed bucket.lua
 var bucketLua string
@@ -123,7 +123,7 @@ func WithPrefix(prefix string) Option { return func(s *Store) { s.prefix = prefi
 func WithIdleTTL(d time.Duration) Option { return func(s *Store) { s.idleTTL = d } }
 
 // WithRetryAfter sets how long, after a call fails (other than by its own
-// context ending), later calls fail at once with [ErrUnavailable] instead of
+// context ending), later calls fail at once with an error instead of
 // reaching for Redis: an unreachable server then costs one timeout per d,
 // not one per call, while the Limiter paces locally. The default is
 // 1 s (also for d = 0); d < 0 disables it.
@@ -283,10 +283,10 @@ func (s *Store) runKeys(ctx context.Context, sc *redis.Script, op string, keys [
 		// caller probe Redis while the others keep failing fast.
 		now := time.Now().UnixNano()
 		if left := time.Duration(until - now); left > 0 {
-			return nil, fmt.Errorf("%w (failing fast for %v after an error)", ErrUnavailable, left.Round(time.Millisecond))
+			return nil, fmt.Errorf("%w (failing fast for %v after an error)", errUnavailable, left.Round(time.Millisecond))
 		}
 		if !s.downUntil.CompareAndSwap(until, now+int64(s.retryAfter)) {
-			return nil, fmt.Errorf("%w (another call is probing it)", ErrUnavailable)
+			return nil, fmt.Errorf("%w (another call is probing it)", errUnavailable)
 		}
 	}
 	args := make([]any, 0, 2+16+len(extra))

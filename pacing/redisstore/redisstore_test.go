@@ -108,7 +108,7 @@ func TestStateInfinity(t *testing.T) {
 }
 
 // TestFailFast checks that after an error the store fails at once with
-// ErrUnavailable, and tries Redis again after the retry delay.
+// errUnavailable, and tries Redis again after the retry delay.
 func TestFailFast(t *testing.T) {
 	srv := startRedis(t)
 	st := redisstore.New(srv.Client(t), redisstore.WithRetryAfter(time.Hour))
@@ -119,12 +119,12 @@ func TestFailFast(t *testing.T) {
 	}
 	srv.Stop()
 	_, err := st.Reserve(ctx, "k", kc, pacing.Amount{Tokens: 1})
-	if err == nil || errors.Is(err, redisstore.ErrUnavailable) {
+	if err == nil || errors.Is(err, redisstore.ErrUnavailableForTest) {
 		t.Fatalf("first call after the stop: %v, want the connection error", err)
 	}
 	_, err = st.Reserve(ctx, "k", kc, pacing.Amount{Tokens: 1})
-	if !errors.Is(err, redisstore.ErrUnavailable) {
-		t.Fatalf("second call: %v, want ErrUnavailable", err)
+	if !errors.Is(err, redisstore.ErrUnavailableForTest) {
+		t.Fatalf("second call: %v, want errUnavailable", err)
 	}
 
 	// A cancelled context is the caller's doing, not Redis's.

@@ -24,18 +24,19 @@ import (
 	"github.com/bedrockguard/bedrockguard/pacing"
 )
 
-// NewStoreFunc returns a new, empty store that reads the time from now. Each
-// call must return a store that shares no keys with the stores returned
-// before (for a shared server: a fresh key prefix).
-type NewStoreFunc func(now func() time.Time) pacing.Store
+// newStoreFunc returns a new, empty store that reads the time from now.
+type newStoreFunc = func(now func() time.Time) pacing.Store
 
 // Reference returns the in-process store the guard uses by default, which
 // defines the bucket arithmetic every Store must reproduce: the reference
 // for [Compare]. It reads the time from now.
 func Reference(now func() time.Time) pacing.Store { return limiter.NewMemoryStore(now) }
 
-// Run runs the conformance suite against the stores returned by newStore.
-func Run(t *testing.T, newStore NewStoreFunc) {
+// Run runs the conformance suite against the stores newStore returns. Each
+// call of newStore must return a new, empty store that reads the time from
+// now and shares no keys with the stores returned before (for a shared
+// server: a fresh key prefix).
+func Run(t *testing.T, newStore func(now func() time.Time) pacing.Store) {
 	t.Run("Steps", func(t *testing.T) { testSteps(t, newStore) })
 	t.Run("OversizeAdmittedWhenFull", func(t *testing.T) { testOversize(t, newStore) })
 	t.Run("AdaptiveRecovery", func(t *testing.T) { testAdaptiveRecovery(t, newStore) })
@@ -58,7 +59,7 @@ type harness struct {
 	ctx context.Context
 }
 
-func newHarness(t *testing.T, newStore NewStoreFunc) *harness {
+func newHarness(t *testing.T, newStore newStoreFunc) *harness {
 	clk := storekit.NewClock()
 	return &harness{t: t, s: newStore(clk.Now), clk: clk, ctx: context.Background()}
 }
@@ -97,7 +98,7 @@ func (h *harness) state(key string, kc pacing.KeyConfig) pacing.KeyState {
 	return ks
 }
 
-func testSteps(t *testing.T, newStore NewStoreFunc) {
+func testSteps(t *testing.T, newStore newStoreFunc) {
 	h := newHarness(t, newStore)
 	kc := storekit.KeyConfig(t, limiter.Config{InitialFill: 1}, limiter.Limits{RequestsPerWindow: 10, TokensPerWindow: 600, Window: time.Minute})
 	steps := []struct {
@@ -139,7 +140,7 @@ func testSteps(t *testing.T, newStore NewStoreFunc) {
 	}
 }
 
-func testOversize(t *testing.T, newStore NewStoreFunc) {
+func testOversize(t *testing.T, newStore newStoreFunc) {
 	h := newHarness(t, newStore)
 	kc := storekit.KeyConfig(t, limiter.Config{InitialFill: 1}, limiter.Limits{TokensPerWindow: 600, Window: time.Minute})
 	// After a throttle the capacity is 360: a 500-token request must still
@@ -154,7 +155,7 @@ func testOversize(t *testing.T, newStore NewStoreFunc) {
 	}
 }
 
-func testAdaptiveRecovery(t *testing.T, newStore NewStoreFunc) {
+func testAdaptiveRecovery(t *testing.T, newStore newStoreFunc) {
 	for _, alg := range []pacing.Algorithm{pacing.CUBIC, pacing.AIMD} {
 		t.Run(alg.String(), func(t *testing.T) {
 			h := newHarness(t, newStore)
@@ -196,7 +197,7 @@ func testAdaptiveRecovery(t *testing.T, newStore NewStoreFunc) {
 	}
 }
 
-func testCooldown(t *testing.T, newStore NewStoreFunc) {
+func testCooldown(t *testing.T, newStore newStoreFunc) {
 	h := newHarness(t, newStore)
 	kc := storekit.KeyConfig(t, limiter.Config{}, limiter.Limits{RequestsPerWindow: 100, TokensPerWindow: 1000, Window: time.Minute})
 	if !h.throttled("k", kc, pacing.Requests) {
@@ -220,7 +221,7 @@ func testCooldown(t *testing.T, newStore NewStoreFunc) {
 	}
 }
 
-func testFastConvergence(t *testing.T, newStore NewStoreFunc) {
+func testFastConvergence(t *testing.T, newStore newStoreFunc) {
 	h := newHarness(t, newStore)
 	kc := storekit.KeyConfig(t, limiter.Config{}, limiter.Limits{TokensPerWindow: 1000, Window: time.Minute})
 	h.throttled("k", kc, pacing.Tokens)
@@ -241,7 +242,7 @@ func testFastConvergence(t *testing.T, newStore NewStoreFunc) {
 	}
 }
 
-func testMinRate(t *testing.T, newStore NewStoreFunc) {
+func testMinRate(t *testing.T, newStore newStoreFunc) {
 	h := newHarness(t, newStore)
 	kc := storekit.KeyConfig(t, limiter.Config{InitialFill: 1}, limiter.Limits{TokensPerWindow: 10, Window: time.Minute})
 	for range 10 {
@@ -259,7 +260,7 @@ func testMinRate(t *testing.T, newStore NewStoreFunc) {
 	}
 }
 
-func testMaxWait(t *testing.T, newStore NewStoreFunc) {
+func testMaxWait(t *testing.T, newStore newStoreFunc) {
 	h := newHarness(t, newStore)
 	kc := storekit.KeyConfig(t, limiter.Config{}, limiter.Limits{TokensPerWindow: 600, Window: time.Minute})
 	h.ret("k", kc, pacing.Amount{Tokens: -1e12})
@@ -268,7 +269,7 @@ func testMaxWait(t *testing.T, newStore NewStoreFunc) {
 	}
 }
 
-func testNoQuota(t *testing.T, newStore NewStoreFunc) {
+func testNoQuota(t *testing.T, newStore newStoreFunc) {
 	h := newHarness(t, newStore)
 	kc := storekit.KeyConfig(t, limiter.Config{}, limiter.Limits{Window: time.Minute})
 	if ks := h.state("k", kc); ks.Limited != [2]bool{true, true} || !math.IsInf(ks.Rate[pacing.Tokens], 1) {
@@ -313,7 +314,7 @@ func testNoQuota(t *testing.T, newStore NewStoreFunc) {
 // testYoungKey: a key throttled before it is a window old is paced from
 // what it was admitted, counting the server's full bucket at the start:
 // the estimate is at least what it admitted in its first window.
-func testYoungKey(t *testing.T, newStore NewStoreFunc) {
+func testYoungKey(t *testing.T, newStore newStoreFunc) {
 	h := newHarness(t, newStore)
 	kc := storekit.KeyConfig(t, limiter.Config{}, limiter.Limits{Window: time.Minute})
 	h.reserve("k", kc, pacing.Amount{Requests: 1, Tokens: 1000})
@@ -326,7 +327,7 @@ func testYoungKey(t *testing.T, newStore NewStoreFunc) {
 	}
 }
 
-func testInitialFill(t *testing.T, newStore NewStoreFunc) {
+func testInitialFill(t *testing.T, newStore newStoreFunc) {
 	h := newHarness(t, newStore)
 	for _, c := range []struct {
 		fill  float64
@@ -344,7 +345,7 @@ func testInitialFill(t *testing.T, newStore NewStoreFunc) {
 	}
 }
 
-func testKeys(t *testing.T, newStore NewStoreFunc) {
+func testKeys(t *testing.T, newStore newStoreFunc) {
 	h := newHarness(t, newStore)
 	kc := storekit.KeyConfig(t, limiter.Config{InitialFill: 1}, limiter.Limits{TokensPerWindow: 600, Window: time.Minute})
 	if res := h.reserve("us-east-1/a", kc, pacing.Amount{Tokens: 600}); !res.OK {
@@ -361,7 +362,7 @@ func testKeys(t *testing.T, newStore NewStoreFunc) {
 // testRandom runs a seeded random sequence of operations against the store
 // under test and a reference MemoryStore on the same clock, and compares
 // every result.
-func testRandom(t *testing.T, newStore NewStoreFunc) {
+func testRandom(t *testing.T, newStore newStoreFunc) {
 	h := newHarness(t, newStore)
 	ref := limiter.NewMemoryStore(h.clk.Now)
 	Compare(t, h.s, ref, h.clk.Add, 1, 2000)

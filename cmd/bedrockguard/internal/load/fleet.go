@@ -25,6 +25,7 @@ import (
 
 	"github.com/bedrockguard/bedrockguard"
 	"github.com/bedrockguard/bedrockguard/bedrocksim"
+	"github.com/bedrockguard/bedrockguard/internal/simtest"
 	"github.com/bedrockguard/bedrockguard/pacing/redisstore"
 )
 
@@ -124,7 +125,7 @@ func RunFleet(ctx context.Context, f Fleet, progress io.Writer) (FleetRow, error
 	}
 	model := DefaultModel
 	sim, err := bedrocksim.New(bedrocksim.WithWindow(f.Window), bedrocksim.WithQuota(model, f.Server),
-		bedrocksim.WithSeed(f.Seed), bedrocksim.WithLatency(200*time.Millisecond, 500*time.Microsecond))
+		simtest.Seed(f.Seed), bedrocksim.WithLatency(200*time.Millisecond, 500*time.Microsecond))
 	if err != nil {
 		return FleetRow{}, err
 	}

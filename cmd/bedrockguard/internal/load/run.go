@@ -22,6 +22,7 @@ import (
 	"github.com/bedrockguard/bedrockguard/classify"
 	"github.com/bedrockguard/bedrockguard/internal/config"
 	"github.com/bedrockguard/bedrockguard/internal/engine"
+	"github.com/bedrockguard/bedrockguard/internal/simtest"
 	"github.com/bedrockguard/bedrockguard/pacing"
 )
 
@@ -127,13 +128,12 @@ func throttleTotal(sim *bedrocksim.Server, model string, counts *throttleCounter
 }
 
 type result struct {
-	err      string // error type of a failed call
-	class    int
-	start    time.Time
-	end      time.Time
-	ok       bool
-	tokens   int64
-	attempts int
+	err    string // error type of a failed call
+	class  int
+	start  time.Time
+	end    time.Time
+	ok     bool
+	tokens int64
 }
 
 // Run runs scenario sc through one client configuration against a fresh
@@ -167,7 +167,7 @@ func RunWith(ctx context.Context, sc Scenario, mode string, ro RunOptions) (Row,
 		sim, err = bedrocksim.New(
 			bedrocksim.WithWindow(sc.Window),
 			bedrocksim.WithQuota(sc.Model, server),
-			bedrocksim.WithSeed(sc.Seed),
+			simtest.Seed(sc.Seed),
 			bedrocksim.WithLatency(sc.Latency.Base, sc.Latency.PerOutputToken),
 			bedrocksim.WithFaults(sc.faults()),
 		)

@@ -1,0 +1,112 @@
+package quotas_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/bedrockguard/bedrockguard"
+	"github.com/bedrockguard/bedrockguard/pacing"
+	"github.com/bedrockguard/bedrockguard/quotas"
+	"github.com/bedrockguard/bedrockguard/quotas/quotastest"
+)
+
+// handlerClient serves the SDK's requests with a handler in process.
+type handlerClient struct{ h http.Handler }
+
+func (c handlerClient) Do(r *http.Request) (*http.Response, error) {
+	rec := httptest.NewRecorder()
+	c.h.ServeHTTP(rec, r)
+	return rec.Result(), nil
+}
+
+type logBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuf) Write(p []byte) (int, error) { l.mu.Lock(); defer l.mu.Unlock(); return l.b.Write(p) }
+func (l *logBuf) String() string              { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
+
+const haiku = "anthropic.claude-3-5-haiku-20241022-v1:0"
+
+func install(t *testing.T, h http.Handler, opts ...bedrockguard.Option) (*bedrockguard.Guard, *logBuf) {
+	t.Helper()
+	var logs logBuf
+	cfg := aws.Config{
+		Region:      "us-east-1",
+		Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""),
+		HTTPClient:  handlerClient{h},
+	}
+	opts = append(opts, bedrockguard.WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	g, err := bedrockguard.Install(&cfg, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g, &logs
+}
+
+// The account's quota is discovered in the background, through Service
+// Quotas' own throttles, and applies to a model without a configured one;
+// a configured quota wins.
+func TestBackgroundDiscovery(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := quotastest.Handler(quotastest.Sample(), quotastest.WithThrottleFirst(2))
+		g, logs := install(t, h, quotas.Background(),
+			bedrockguard.WithQuota("amazon.nova-lite-v1:0", bedrockguard.Quota{TokensPerWindow: 1000}))
+		ctx := context.Background()
+		if st := g.State(ctx, "us-east-1", haiku); st.Limited[pacing.Tokens] && st.Rate[pacing.Tokens] == 400000 {
+			t.Fatal("the quota was there before discovery ran")
+		}
+		time.Sleep(time.Minute) // the fake throttles the first two calls: 1 s and 2 s of backoff
+		synctest.Wait()
+		if st := g.State(ctx, "us-east-1", haiku); st.Rate[pacing.Tokens] != 400000 || st.Rate[pacing.Requests] != 200 {
+			t.Fatalf("discovered rates %v, want 400000 tokens and 200 requests per window", st.Rate)
+		}
+		if st := g.State(ctx, "us-east-1", "amazon.nova-lite-v1:0"); st.Rate[pacing.Tokens] != 1000 {
+			t.Fatalf("a configured quota was replaced by a discovered one: %v", st.Rate)
+		}
+		if strings.Contains(logs.String(), "level=WARN") || strings.Contains(logs.String(), "failed") {
+			t.Fatalf("logs:\n%s", logs)
+		}
+	})
+}
+
+// Without the permission, discovery fails once, quietly (one Info line),
+// and the model learns its quota; no call waits for it.
+func TestBackgroundDiscoveryDenied(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		denied := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+			w.WriteHeader(http.StatusBadRequest)
+			w.Write([]byte(`{"__type":"AccessDeniedException","message":"not authorized"}`))
+		})
+		g, logs := install(t, denied, quotas.Background())
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		if st := g.State(context.Background(), "us-east-1", haiku); st.Limited[pacing.Tokens] && st.Rate[pacing.Tokens] > 0 && !isInf(st.Rate[pacing.Tokens]) {
+			t.Fatalf("rates %v after a denied discovery, want none (learned)", st.Rate)
+		}
+		out := logs.String()
+		if n := strings.Count(out, "quota discovery failed"); n != 1 || !strings.Contains(out, "level=INFO") || strings.Contains(out, "level=WARN") {
+			t.Fatalf("want one Info line about the failed discovery, got:\n%s", out)
+		}
+	})
+}
+
+func isInf(f float64) bool { return f > 1e300 }
+
+func TestBackgroundInvalidOption(t *testing.T) {
+	if _, err := bedrockguard.New(quotas.Background(quotas.WithRegion("US EAST"))); err == nil {
+		t.Fatal("an invalid discovery option did not fail New")
+	}
+}
