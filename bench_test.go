@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
 	"github.com/bedrockguard/bedrockguard"
 	"github.com/bedrockguard/bedrockguard/bedrocksim"
+	"github.com/bedrockguard/bedrockguard/internal/guardtest"
 )
 
 // cannedConverse answers every request with the same Converse response, in
@@ -41,7 +42,7 @@ func benchConverse(b *testing.B, guarded bool) {
 		// not tiktoken (see the tokens package's benchmarks for that).
 		_, err := bedrockguard.Install(&cfg,
 			bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerWindow: 1e12, RequestsPerWindow: 1e12}),
-			bedrockguard.WithTokenizer(func(s string) int { return len(s) / 4 }))
+			guardtest.Tokenizer(func(s string) int { return len(s) / 4 }))
 		if err != nil {
 			b.Fatal(err)
 		}

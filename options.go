@@ -3,11 +3,9 @@ package bedrockguard
 import (
 	"fmt"
 	"log/slog"
-	"time"
 
 	"github.com/bedrockguard/bedrockguard/classify"
 	"github.com/bedrockguard/bedrockguard/internal/config"
-	"github.com/bedrockguard/bedrockguard/internal/tokens"
 	"github.com/bedrockguard/bedrockguard/pacing"
 )
 
@@ -119,33 +117,6 @@ func WithMaxAttempts(n int) Option {
 // Err() is the throttle. The peek costs one copy of the first frame; the
 // first event reaches the application at the same time either way.
 func WithoutStreamPeek() Option { return func(s *config.Settings) { s.StreamPeek = false } }
-
-// WithStreamIdleTimeout sets how long a stream may be neither read nor
-// closed before the guard stops waiting for its usage and settles its
-// reservation with what it has seen (default 5 minutes). The stream itself
-// is left as it is.
-func WithStreamIdleTimeout(d time.Duration) Option {
-	return func(s *config.Settings) {
-		if d <= 0 {
-			s.Errs = append(s.Errs, &OptionError{Option: "WithStreamIdleTimeout", Err: fmt.Errorf("%v is not positive", d)})
-			return
-		}
-		s.StreamIdle = d
-	}
-}
-
-// WithTokenizer counts input text with count instead of the built-in
-// tiktoken cl100k_base tokenizer. It must be safe for concurrent use. The
-// guard still calibrates counts against the usage Bedrock reports.
-func WithTokenizer(count func(text string) int) Option {
-	return func(s *config.Settings) {
-		if count == nil {
-			s.Errs = append(s.Errs, optionErr("WithTokenizer", "nil function"))
-			return
-		}
-		s.Estimator.Tokenizer = tokens.TokenizerFunc(count)
-	}
-}
 
 // WithOutputBurndown sets how many quota tokens one output token of a model
 // costs (Bedrock's output burndown rate: 5 for some Anthropic models, 1 for

@@ -405,7 +405,7 @@ func TestStreamSlowConsumer(t *testing.T) {
 	sim, cfg := newSim(t, bedrocksim.WithLatency(headStart, 0), bedrocksim.WithOutputFraction(1))
 	synctest.Test(t, func(t *testing.T) {
 		obs := &streamObs{}
-		g, err := bedrockguard.Install(&cfg, bedrockguard.WithObserver(obs), bedrockguard.WithStreamIdleTimeout(time.Minute),
+		g, err := bedrockguard.Install(&cfg, bedrockguard.WithObserver(obs), guardtest.StreamIdleTimeout(time.Minute),
 			bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerWindow: 1_000_000}))
 		if err != nil {
 			t.Fatal(err)
@@ -450,7 +450,7 @@ func TestStreamAbandoned(t *testing.T) {
 	_, cfg := newSim(t, bedrocksim.WithLatency(headStart, 0), bedrocksim.WithOutputFraction(1))
 	synctest.Test(t, func(t *testing.T) {
 		obs := &streamObs{}
-		g, err := bedrockguard.Install(&cfg, bedrockguard.WithObserver(obs), bedrockguard.WithStreamIdleTimeout(30*time.Second),
+		g, err := bedrockguard.Install(&cfg, bedrockguard.WithObserver(obs), guardtest.StreamIdleTimeout(30*time.Second),
 			bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerWindow: 1_000_000}))
 		if err != nil {
 			t.Fatal(err)

@@ -246,7 +246,7 @@ func (o *observer) Settled(ctx context.Context, c *engine.Call, e engine.SettleE
 	b := (*Bridge)(o)
 	st := stateFrom(ctx)
 	sets := b.setsOf(st, c)
-	in := e.Usage.PromptTokens()
+	in := e.Usage.InputTokens + e.Usage.CacheReadInputTokens + e.Usage.CacheWriteInputTokens
 	b.tokenUsage.Record(ctx, in, sets.input)
 	b.tokenUsage.Record(ctx, e.Usage.OutputTokens, sets.output)
 	b.settled.Add(ctx, e.Settled, sets.base)

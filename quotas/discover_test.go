@@ -342,10 +342,10 @@ func TestDiscoverRegionDecidesProfiles(t *testing.T) {
 func TestDiscoverDefaults(t *testing.T) {
 	applied := quotastest.Sample()[:2]
 	defaults := []quotastest.Quota{
-		{Name: applied[0].Name, Code: applied[0].Code, Value: 200000, Adjustable: true},
-		{Name: "Cross-region model inference tokens per minute for Anthropic Claude Haiku 4.5 V1", Code: "L-F1A000FF", Value: 250000, Adjustable: true},
+		{Name: applied[0].Name, Code: applied[0].Code, Value: 200000, Adjustable: true, AWSDefault: true},
+		{Name: "Cross-region model inference tokens per minute for Anthropic Claude Haiku 4.5 V1", Code: "L-F1A000FF", Value: 250000, Adjustable: true, AWSDefault: true},
 	}
-	f := newFake(applied, quotastest.WithDefaults(defaults))
+	f := newFake(append(applied, defaults...))
 	cat, err := quotas.Discover(t.Context(), f.client("us-east-1"), quotas.WithDefaults())
 	if err != nil {
 		t.Fatal(err)

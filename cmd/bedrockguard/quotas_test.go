@@ -188,10 +188,10 @@ func TestQuotasModelJSON(t *testing.T) {
 func TestQuotasDefaults(t *testing.T) {
 	isolateAWSEnv(t, true)
 	applied := quotastest.Sample()[:1]
-	srv := newFakeQuotas(t, applied, quotastest.WithDefaults([]quotastest.Quota{
-		{Name: applied[0].Name, Code: applied[0].Code, Value: 200000, Adjustable: true},
-		{Name: "Cross-region model inference tokens per minute for Anthropic Claude Haiku 4.5 V1", Code: "L-F1A000FF", Value: 250000, Adjustable: true},
-	}))
+	srv := newFakeQuotas(t, append(applied,
+		quotastest.Quota{Name: applied[0].Name, Code: applied[0].Code, Value: 200000, Adjustable: true, AWSDefault: true},
+		quotastest.Quota{Name: "Cross-region model inference tokens per minute for Anthropic Claude Haiku 4.5 V1", Code: "L-F1A000FF", Value: 250000, Adjustable: true, AWSDefault: true},
+	))
 	code, out, errOut := runCLI(t, "quotas", "-region", "eu-west-1", "-defaults", "-endpoint", srv.URL)
 	if code != 0 {
 		t.Fatalf("exit %d, stderr %q", code, errOut)

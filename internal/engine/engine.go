@@ -266,7 +266,7 @@ func (e *Engine) settleWith(ctx context.Context, c *Call, t *limiter.Ticket, u t
 	settled := u.SettledTokens(c.est.Burndown)
 	t.Settle(float64(settled))
 	e.cfg.Estimator.Observe(c.est, u)
-	e.cfg.Observer.Settled(ctx, c, SettleEvent{Usage: u, Reserved: int64(t.Reserved().Tokens), Settled: settled, FinishReason: finish})
+	e.cfg.Observer.Settled(ctx, c, SettleEvent{Usage: Usage(u), Reserved: int64(t.Reserved().Tokens), Settled: settled, FinishReason: finish})
 }
 
 // finishReason returns Converse's stop reason; other operations report it

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/bedrockguard/bedrockguard/classify"
-	"github.com/bedrockguard/bedrockguard/internal/tokens"
 )
 
 // Observer receives the guard's events; the root package re-exports it as
@@ -95,8 +94,15 @@ type RetryEvent struct {
 	BudgetExhausted bool
 }
 
-// Usage is what Bedrock reported a call consumed.
-type Usage = tokens.Usage
+// Usage is what Bedrock reported a call consumed. InputTokens excludes the
+// cache reads and writes, which are counted separately; the prompt Bedrock
+// processed is their sum.
+type Usage struct {
+	InputTokens           int64
+	OutputTokens          int64
+	CacheReadInputTokens  int64
+	CacheWriteInputTokens int64
+}
 
 // NopObserver is an Observer that does nothing. Embed it in an Observer
 // implementation so that methods added to the interface later do nothing

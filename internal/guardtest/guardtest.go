@@ -37,3 +37,15 @@ func Pacing(f func(*limiter.Config)) bedrockguard.Option {
 func Estimator(f func(*tokens.Options)) bedrockguard.Option {
 	return func(s *config.Settings) { f(&s.Estimator) }
 }
+
+// StreamIdleTimeout sets how long a stream may be neither read nor closed
+// before the guard settles its reservation with what it has seen (default
+// 5 minutes).
+func StreamIdleTimeout(d time.Duration) bedrockguard.Option {
+	return func(s *config.Settings) { s.StreamIdle = d }
+}
+
+// Tokenizer counts input text with count instead of tiktoken's cl100k_base.
+func Tokenizer(count func(text string) int) bedrockguard.Option {
+	return Estimator(func(o *tokens.Options) { o.Tokenizer = tokens.TokenizerFunc(count) })
+}

@@ -11,7 +11,6 @@ import (
 	"github.com/bedrockguard/bedrockguard/internal/limiter"
 	"github.com/bedrockguard/bedrockguard/pacing"
 	"github.com/bedrockguard/bedrockguard/pacing/redisstore"
-	"github.com/bedrockguard/bedrockguard/pacing/storetest"
 )
 
 // BenchmarkReserveReturn measures one admission and its settlement (two
@@ -25,7 +24,7 @@ func BenchmarkReserveReturn(b *testing.B) {
 		name string
 		s    pacing.Store
 	}{
-		{"memory", storetest.Reference(nil)},
+		{"memory", storekit.Reference(nil)},
 		{"redis", redisstore.New(srv.Client(b), redisstore.WithPrefix(uniquePrefix(b)))},
 	}
 	for _, st := range stores {

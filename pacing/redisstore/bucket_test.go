@@ -9,7 +9,6 @@ import (
 	"github.com/bedrockguard/bedrockguard/internal/storekit"
 	"github.com/bedrockguard/bedrockguard/pacing"
 	"github.com/bedrockguard/bedrockguard/pacing/redisstore"
-	"github.com/bedrockguard/bedrockguard/pacing/storetest"
 )
 
 // TestMirrorEvidenceBorders drives bucket.lua and bucket.go through the
@@ -21,7 +20,7 @@ func TestMirrorEvidenceBorders(t *testing.T) {
 	srv := startRedis(t)
 	clk := storekit.NewClock()
 	got := redisstore.New(srv.Client(t), redisstore.WithPrefix(uniquePrefix(t)), redisstore.WithClientClock(clk.Now))
-	want := storetest.Reference(clk.Now)
+	want := storekit.Reference(clk.Now)
 	ctx := context.Background()
 	for _, quota := range []float64{1000, 0} {
 		kc := storekit.KeyConfig(t, limiter.Config{InitialFill: 1}, limiter.Limits{TokensPerWindow: quota, Window: time.Minute})

@@ -39,8 +39,8 @@ func TestServerClock(t *testing.T) {
 		}
 		last = now
 	})
-	ref := storetest.Reference(func() time.Time { return last })
-	storetest.Compare(t, st, ref, nil, 7, 1000)
+	ref := storekit.Reference(func() time.Time { return last })
+	storekit.Compare(t, st, ref, nil, 7, 1000)
 	if time.Since(last).Abs() > time.Minute {
 		t.Fatalf("the scripts' time %v is not the server's clock (now %v)", last, time.Now())
 	}

@@ -28,7 +28,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -40,15 +39,17 @@ type Quota struct {
 	Code       string  // QuotaCode, e.g. "L-59759B4A"
 	Value      float64 // the quota value
 	Adjustable bool    // whether an increase can be requested
+	// AWSDefault makes the quota an AWS default value, served by
+	// ListAWSDefaultServiceQuotas instead of ListServiceQuotas.
+	AWSDefault bool
 }
 
 // settings are what the options set. The zero value serves every quota in
 // one page (or MaxResults per page), throttles nothing and serves no
 // defaults.
 type settings struct {
-	pageSize      int     // most quotas per page; <= 0: MaxResults, or 100
-	throttleFirst int     // requests answered with TooManyRequestsException first
-	defaults      []Quota // served by ListAWSDefaultServiceQuotas
+	pageSize      int // most quotas per page; <= 0: MaxResults, or 100
+	throttleFirst int // requests answered with TooManyRequestsException first
 }
 
 // Option configures a [Handler].
@@ -63,27 +64,31 @@ func WithPageSize(n int) Option { return func(s *settings) { s.pageSize = n } }
 // caller over its rate.
 func WithThrottleFirst(n int) Option { return func(s *settings) { s.throttleFirst = n } }
 
-// WithDefaults sets the AWS default quotas that ListAWSDefaultServiceQuotas
-// serves (default none).
-func WithDefaults(defaults []Quota) Option {
-	return func(s *settings) { s.defaults = slices.Clone(defaults) }
-}
-
-// Handler returns the fake, serving applied as the account's applied quotas
+// Handler returns the fake, serving quotas as the account's applied quotas
+// (and those marked AWSDefault as the AWS defaults)
 // of service code "bedrock". It is safe for concurrent use; it counts the
 // requests it receives (for [WithThrottleFirst] and the request IDs it
 // returns) from zero, so make a new one per test.
-func Handler(applied []Quota, opts ...Option) http.Handler {
+func Handler(quotas []Quota, opts ...Option) http.Handler {
 	var st settings
 	for _, o := range opts {
 		o(&st)
 	}
-	return &server{applied: slices.Clone(applied), opts: st}
+	srv := &server{opts: st}
+	for _, q := range quotas {
+		if q.AWSDefault {
+			srv.defaults = append(srv.defaults, q)
+		} else {
+			srv.applied = append(srv.applied, q)
+		}
+	}
+	return srv
 }
 
 type server struct {
-	applied []Quota
-	opts    settings
+	applied  []Quota
+	defaults []Quota // served by ListAWSDefaultServiceQuotas
+	opts     settings
 
 	mu sync.Mutex
 	n  int // requests received
@@ -137,7 +142,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case op == "ListServiceQuotas":
 		list = s.applied
 	case op == "ListAWSDefaultServiceQuotas":
-		list = s.opts.defaults
+		list = s.defaults
 	default:
 		writeError(w, http.StatusBadRequest, "UnknownOperationException", op)
 		return
@@ -205,27 +210,27 @@ func writeError(w http.ResponseWriter, status int, code, msg string) {
 // made up.
 func Sample() []Quota {
 	return []Quota{
-		{"On-demand model inference tokens per minute for Anthropic Claude 3.5 Haiku", "L-F1A00001", 400000, true},
-		{"On-demand model inference requests per minute for Anthropic Claude 3.5 Haiku", "L-F1A00002", 200, true},
-		{"Cross-region model inference tokens per minute for Anthropic Claude 3.7 Sonnet V1", "L-F1A00003", 1000000, true},
-		{"Cross-Region model inference tokens per minute for Anthropic Claude 3.5 Sonnet V2", "L-F1A00004", 800000, true},
-		{"On-demand InvokeModel tokens per minute for Anthropic Claude 3.5 Sonnet V2", "L-AD41C330", 400000, true},
-		{"Cross-Region InvokeModel tokens per minute for Anthropic Claude Sonnet 4", "L-59759B4A", 200000, true},
-		{"Global cross-Region model inference tokens per minute for Anthropic Claude Sonnet 4 V1", "L-97E41E39", 300000, true},
-		{"Cross-region model inference tokens per minute for Anthropic Claude Sonnet 4.5 V1", "L-F1A00008", 400000, true},
-		{"Cross-region model inference tokens per minute for Anthropic Claude Sonnet 4.5 V1 1M Context Length", "L-F1A00009", 200000, true},
-		{"Global cross-Region model inference tokens per minute for Anthropic Claude Sonnet 4.5 V1", "L-F1A0000A", 500000, true},
-		{"Cross-region model inference tokens per day for Anthropic Claude Sonnet 4.5 V1", "L-F1A0000B", 576000000, true},
-		{"Model invocation max tokens per day for Anthropic Claude Sonnet 4.5 V1", "L-F1A0000C", 288000000, false},
-		{"On-demand model inference tokens per minute for Amazon Nova Lite", "L-F1A0000D", 2000000, true},
-		{"Cross-region model inference tokens per minute for Amazon Nova Lite", "L-F1A0000E", 4000000, true},
-		{"On-demand model inference tokens per minute for Meta Llama 3.1 8B Instruct", "L-F1A0000F", 300000, true},
-		{"On-demand model inference requests per minute for Mistral AI Mistral Large (24.07)", "L-F1A00010", 50, true},
-		{"On-demand model inference tokens per minute for Cohere Command R+", "L-F1A00011", 300000, true},
-		{"On-demand model inference tokens per minute for Amazon Titan Text Embeddings V2", "L-F1A00012", 300000, true},
-		{"On-demand model inference tokens per minute for Acme Frontier X1", "L-F1A00013", 100000, true},
-		{"Cross-Model Max Tokens Per Day", "L-F1A00014", 1000000000, true},
-		{"Batch inference job size (in GB)", "L-F1A00015", 1, true},
-		{"Records per batch inference job for Anthropic Claude 3 Haiku", "L-F1A00016", 50000, true},
+		{"On-demand model inference tokens per minute for Anthropic Claude 3.5 Haiku", "L-F1A00001", 400000, true, false},
+		{"On-demand model inference requests per minute for Anthropic Claude 3.5 Haiku", "L-F1A00002", 200, true, false},
+		{"Cross-region model inference tokens per minute for Anthropic Claude 3.7 Sonnet V1", "L-F1A00003", 1000000, true, false},
+		{"Cross-Region model inference tokens per minute for Anthropic Claude 3.5 Sonnet V2", "L-F1A00004", 800000, true, false},
+		{"On-demand InvokeModel tokens per minute for Anthropic Claude 3.5 Sonnet V2", "L-AD41C330", 400000, true, false},
+		{"Cross-Region InvokeModel tokens per minute for Anthropic Claude Sonnet 4", "L-59759B4A", 200000, true, false},
+		{"Global cross-Region model inference tokens per minute for Anthropic Claude Sonnet 4 V1", "L-97E41E39", 300000, true, false},
+		{"Cross-region model inference tokens per minute for Anthropic Claude Sonnet 4.5 V1", "L-F1A00008", 400000, true, false},
+		{"Cross-region model inference tokens per minute for Anthropic Claude Sonnet 4.5 V1 1M Context Length", "L-F1A00009", 200000, true, false},
+		{"Global cross-Region model inference tokens per minute for Anthropic Claude Sonnet 4.5 V1", "L-F1A0000A", 500000, true, false},
+		{"Cross-region model inference tokens per day for Anthropic Claude Sonnet 4.5 V1", "L-F1A0000B", 576000000, true, false},
+		{"Model invocation max tokens per day for Anthropic Claude Sonnet 4.5 V1", "L-F1A0000C", 288000000, false, false},
+		{"On-demand model inference tokens per minute for Amazon Nova Lite", "L-F1A0000D", 2000000, true, false},
+		{"Cross-region model inference tokens per minute for Amazon Nova Lite", "L-F1A0000E", 4000000, true, false},
+		{"On-demand model inference tokens per minute for Meta Llama 3.1 8B Instruct", "L-F1A0000F", 300000, true, false},
+		{"On-demand model inference requests per minute for Mistral AI Mistral Large (24.07)", "L-F1A00010", 50, true, false},
+		{"On-demand model inference tokens per minute for Cohere Command R+", "L-F1A00011", 300000, true, false},
+		{"On-demand model inference tokens per minute for Amazon Titan Text Embeddings V2", "L-F1A00012", 300000, true, false},
+		{"On-demand model inference tokens per minute for Acme Frontier X1", "L-F1A00013", 100000, true, false},
+		{"Cross-Model Max Tokens Per Day", "L-F1A00014", 1000000000, true, false},
+		{"Batch inference job size (in GB)", "L-F1A00015", 1, true, false},
+		{"Records per batch inference job for Anthropic Claude 3 Haiku", "L-F1A00016", 50000, true, false},
 	}
 }
