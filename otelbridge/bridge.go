@@ -259,7 +259,7 @@ func (b *Bridge) observeRates(ctx context.Context, o metric.Observer) error {
 				continue
 			}
 			attrs := []attribute.KeyValue{
-				keyPacingLimit.String(axis.String()),
+				keyPacingLimit.String(axisName[axis]),
 				keyRequestModel.String(c.ModelID),
 				keyCloudRegion.String(c.Region),
 			}
@@ -275,6 +275,9 @@ func (b *Bridge) observeRates(ctx context.Context, o metric.Observer) error {
 	}
 	return nil
 }
+
+// axisName is the aws.bedrock.pacing.limit value of each axis.
+var axisName = [...]string{pacing.Requests: "requests", pacing.Tokens: "tokens"}
 
 func windowOf(c *engine.Call) time.Duration {
 	_, l := engine.Key(c)

@@ -12,17 +12,6 @@ const (
 	Tokens
 )
 
-// String returns "requests" or "tokens".
-func (a Axis) String() string {
-	switch a {
-	case Requests:
-		return "requests"
-	case Tokens:
-		return "tokens"
-	}
-	return "unknown"
-}
-
 // Algorithm selects how an axis' rate recovers after a throttle.
 type Algorithm int
 

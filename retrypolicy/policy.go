@@ -2,7 +2,6 @@ package retrypolicy
 
 import (
 	"fmt"
-	"log/slog"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
@@ -55,18 +54,6 @@ func WithClassifier(c classify.Classifier) Option {
 			return &OptionError{Option: "WithClassifier", Err: fmt.Errorf("nil classifier")}
 		}
 		o.Classifier = c
-		return nil
-	}
-}
-
-// WithLogger sets the logger of the one Warn record per call the policy
-// gives up on (default slog.Default() at the time of logging).
-func WithLogger(l *slog.Logger) Option {
-	return func(o *retry.Options) error {
-		if l == nil {
-			return &OptionError{Option: "WithLogger", Err: fmt.Errorf("nil logger")}
-		}
-		o.Logger = l
 		return nil
 	}
 }
