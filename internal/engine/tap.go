@@ -78,6 +78,7 @@ type tap struct {
 	decodeErrs int
 	reading    int // Reads in progress
 	eof        bool
+	closing    bool // the application called Close
 	readErr    error
 	done       bool
 	idle       limiter.Timer
@@ -163,9 +164,13 @@ func (t *tap) Read(p []byte) (int, error) {
 		t.feed(p[:n])
 	}
 	if err != nil {
-		if err == io.EOF {
+		switch {
+		case err == io.EOF:
 			t.eof = true
-		} else if t.readErr == nil {
+		case t.closing:
+			// The application closed the stream while the SDK's reader
+			// was reading: the error is the close, not a cut stream.
+		case t.readErr == nil:
 			t.readErr = err
 		}
 	}
@@ -177,6 +182,9 @@ func (t *tap) Read(p []byte) (int, error) {
 }
 
 func (t *tap) Close() error {
+	t.mu.Lock()
+	t.closing = true
+	t.mu.Unlock()
 	err := t.body.Close()
 	t.finish(nil)
 	return err
