@@ -208,7 +208,7 @@ func (r retryObserver) OnRetry(ctx context.Context, ev retry.RetryEvent) {
 
 func (r retryObserver) OnBudgetExhausted(ctx context.Context, cls classify.Class) {
 	if c, ok := engine.CallFrom(ctx); ok {
-		r.o.Retry(ctx, c, engine.RetryEvent{Attempt: c.Attempts(), Class: cls, BudgetExhausted: true})
+		r.o.Retry(ctx, c, engine.RetryEvent{Attempt: engine.Attempts(c), Class: cls, BudgetExhausted: true})
 	}
 }
 

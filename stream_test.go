@@ -64,7 +64,7 @@ func (o *streamObs) End(_ context.Context, c *bedrockguard.Call, err error) {
 		d = -1
 	}
 	o.first = append(o.first, d)
-	o.attempts = append(o.attempts, c.Attempts())
+	o.attempts = append(o.attempts, engine.Attempts(c))
 	o.input = append(o.input, c.InputTokens)
 }
 

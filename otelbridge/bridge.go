@@ -103,7 +103,7 @@ func (b *Bridge) setsFor(c *engine.Call, op string) *attrSets {
 		base:   metric.WithAttributeSet(attribute.NewSet(b.attrs(c, op)...)),
 		input:  metric.WithAttributeSet(attribute.NewSet(b.attrs(c, op, keyTokenType.String("input"))...)),
 		output: metric.WithAttributeSet(attribute.NewSet(b.attrs(c, op, keyTokenType.String("output"))...)),
-		wait:   metric.WithAttributeSet(attribute.NewSet(b.attrs(c, op, keyPriority.String(c.Priority.String()))...)),
+		wait:   metric.WithAttributeSet(attribute.NewSet(b.attrs(c, op, keyPriority.String(limiter.Name(c.Priority)))...)),
 	}
 	if b.nsets.Load() >= maxKeys {
 		return s

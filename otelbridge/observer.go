@@ -113,13 +113,13 @@ func sdkOperationSpan(ctx context.Context, op string) trace.Span {
 func (o *observer) Paced(ctx context.Context, c *engine.Call, waited time.Duration, err error) {
 	b := (*Bridge)(o)
 	st := stateFrom(ctx)
-	pri := keyPriority.String(c.Priority.String())
+	pri := keyPriority.String(limiter.Name(c.Priority))
 	if err != nil {
 		reason := pacingReason(err)
 		b.paceRejected.Add(ctx, 1, metric.WithAttributes(b.attrs(c, opOf(st, c), pri, keyPacingReason.String(reason))...))
 		if st != nil {
 			st.span.AddEvent("aws.bedrock.pacing.rejected", trace.WithAttributes(
-				keyPacingReason.String(reason), keyAttempt.Int(c.Attempts())))
+				keyPacingReason.String(reason), keyAttempt.Int(engine.Attempts(c))))
 		}
 		return
 	}
@@ -130,7 +130,7 @@ func (o *observer) Paced(ctx context.Context, c *engine.Call, waited time.Durati
 	if waited > 0 {
 		now := time.Now()
 		_, s := b.tracer.Start(ctx, spanPacingWait, trace.WithTimestamp(now.Add(-waited)), trace.WithAttributes(b.with(
-			keyAttempt.Int(c.Attempts()), pri, keyReservedTokens.Int64(reserve))...))
+			keyAttempt.Int(engine.Attempts(c)), pri, keyReservedTokens.Int64(reserve))...))
 		s.End(trace.WithTimestamp(now))
 	}
 }
@@ -287,7 +287,7 @@ func (o *observer) End(ctx context.Context, c *engine.Call, err error) {
 		b.firstChunk.Record(ctx, d.Seconds(), set)
 		st.span.SetAttributes(keyResponseTimeToFirstChunk.Float64(d.Seconds()))
 	}
-	st.span.SetAttributes(keyAttempts.Int(c.Attempts()))
+	st.span.SetAttributes(keyAttempts.Int(engine.Attempts(c)))
 	if err != nil {
 		st.span.SetAttributes(keyErrorType.String(et))
 		st.span.SetStatus(codes.Error, et)

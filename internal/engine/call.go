@@ -60,8 +60,8 @@ type Call struct {
 	firstChunk atomic.Int64
 }
 
-// Attempts returns the number of attempts started so far.
-func (c *Call) Attempts() int { return int(c.attempts.Load()) }
+// Attempts returns the number of attempts of c started so far.
+func Attempts(c *Call) int { return int(c.attempts.Load()) }
 
 // PacingState returns the current buckets and adaptive rates of c's key
 // (rates per window). It asks the limiter's Store, so it may cost a round

@@ -25,8 +25,8 @@ const (
 	Batch
 )
 
-// String returns "interactive" or "batch".
-func (p Priority) String() string {
+// Name returns "interactive" or "batch".
+func Name(p Priority) string {
 	if p == Batch {
 		return "batch"
 	}
