@@ -86,10 +86,14 @@ func ExampleGuard_ClientOption() {
 // WithPriority marks a context's calls as Batch: they wait behind
 // Interactive calls of the same model.
 func ExampleWithPriority() {
+	var client *bedrockruntime.Client // made from a guarded config
+	var in *bedrockruntime.ConverseInput
+	// Calls made with this context wait behind Interactive ones of the same
+	// model (by at most about one quota window).
 	ctx := bedrockguard.WithPriority(context.Background(), bedrockguard.Batch)
-	_ = ctx // client.Converse(ctx, ...)
-	fmt.Println(bedrockguard.Batch, bedrockguard.Interactive)
-	// Output: batch interactive
+	if client != nil {
+		_, _ = client.Converse(ctx, in)
+	}
 }
 
 // The README's quickstart: the guard goes on the config that every Bedrock
