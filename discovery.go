@@ -44,10 +44,20 @@ func (g *Guard) quotaSource(modelID string) string {
 	return src
 }
 
+// maxLoggedSources bounds the model IDs whose quota source is remembered:
+// model IDs can come from user input, and each remembered one costs memory
+// for the guard's lifetime. Past the bound, sources are no longer logged.
+const maxLoggedSources = 1024
+
 // noteSource logs one Info line the first time a model ID is seen and each
-// time its quota's source changes.
+// time its quota's source changes, for up to maxLoggedSources model IDs.
 func (g *Guard) noteSource(modelID, src string, q limiter.Limits) {
-	if prev, ok := g.sources.Load(modelID); ok && prev.(string) == src {
+	if prev, ok := g.sources.Load(modelID); ok {
+		if prev.(string) == src {
+			return
+		}
+	} else if g.nsources.Add(1) > maxLoggedSources {
+		g.nsources.Add(-1)
 		return
 	}
 	if prev, loaded := g.sources.Swap(modelID, src); loaded && prev.(string) == src {

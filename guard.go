@@ -34,6 +34,7 @@ type Guard struct {
 	discoverOnce  sync.Once
 	discoveryDone chan struct{} // closed when a started discovery ends
 	sources       sync.Map      // model ID -> the source last logged
+	nsources      atomic.Int32  // entries in sources, at most maxLoggedSources
 }
 
 // New returns a Guard, or an error that unwraps to one [*OptionError] per
@@ -50,8 +51,11 @@ func New(opts ...Option) (*Guard, error) {
 	if err := errors.Join(s.Errs...); err != nil {
 		return nil, err
 	}
-	if s.Observer == nil {
-		s.Observer = NopObserver{}
+	// A panic in a user callback is contained (logged, not re-raised): see
+	// WithObserver and WithClassifier.
+	s.Observer = engine.Contain(s.Observer, s.Logger)
+	for i, c := range s.Classifiers {
+		s.Classifiers[i] = engine.ContainClassifier(c, s.Logger)
 	}
 	g := &Guard{s: s, discoveryDone: make(chan struct{})}
 	var err error
@@ -80,6 +84,7 @@ func New(opts ...Option) (*Guard, error) {
 		QuotaSource: g.quotaSource,
 		Classify:    g.classify.Classify,
 		Observer:    s.Observer,
+		Logger:      s.Logger,
 		Clock:       s.Pacing.Clock,
 		ObserveOnly: s.ObserveOnly,
 

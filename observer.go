@@ -8,7 +8,10 @@ import "github.com/bedrockguard/bedrockguard/internal/engine"
 //
 // Methods are called synchronously on the request's goroutine (or, for a
 // stream, the goroutine reading it): they must be quick and safe for
-// concurrent use. Events never carry prompt or completion text.
+// concurrent use. Events never carry prompt or completion text. A panic in
+// a method is contained, logged with its stack and not re-raised: the guard
+// goes on as if the method had returned (Start and AttemptStart then keep
+// the context they were given), so accounting and End are unaffected.
 //
 // Implementations embed [NopObserver] and override the methods they need,
 // so that methods added to Observer in later versions do nothing instead of

@@ -61,7 +61,10 @@ func WithStore(st pacing.Store) Option {
 }
 
 // WithObserver sends the guard's events to o (package otelbridge turns them
-// into OpenTelemetry spans and metrics).
+// into OpenTelemetry spans and metrics). A panic in one of o's methods is
+// contained and not re-raised: it is logged (see [WithLogger]) with its
+// stack, and the call goes on as if the method had returned, so its
+// reservation is still settled or released and End is still called.
 func WithObserver(o Observer) Option {
 	return func(s *config.Settings) {
 		if o == nil {
@@ -86,7 +89,9 @@ func WithLogger(l *slog.Logger) Option {
 
 // WithClassifier puts c in front of the default error classifiers: the
 // first classifier that returns a Class whose Kind is not classify.Unknown
-// decides. Several WithClassifier options are consulted in order.
+// decides. Several WithClassifier options are consulted in order. A panic
+// in c is contained like an Observer's (logged, not re-raised): c then has
+// no opinion on that error.
 func WithClassifier(c classify.Classifier) Option {
 	return func(s *config.Settings) {
 		if c == nil {

@@ -36,4 +36,5 @@ require (
 )
 
 replace github.com/bedrockguard/bedrockguard => ../
+
 replace github.com/bedrockguard/bedrockguard/pacing/redisstore => ../pacing/redisstore

@@ -82,13 +82,16 @@ func main() {
 	}
 	wg.Wait()
 
-	for _, p := range []bedrockguard.Priority{bedrockguard.Interactive, bedrockguard.Batch} {
-		l := latencies[p]
+	for _, p := range []struct {
+		name string
+		pri  bedrockguard.Priority
+	}{{"interactive", bedrockguard.Interactive}, {"batch", bedrockguard.Batch}} {
+		l := latencies[p.pri]
 		slices.Sort(l)
 		if len(l) == 0 {
 			continue
 		}
-		fmt.Printf("%-11s %3d calls, median latency %v\n", p, len(l), l[len(l)/2].Round(time.Millisecond))
+		fmt.Printf("%-11s %3d calls, median latency %v\n", p.name, len(l), l[len(l)/2].Round(time.Millisecond))
 	}
 }
 

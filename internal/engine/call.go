@@ -113,6 +113,9 @@ type attempt struct {
 	ticket *limiter.Ticket
 	number int
 	tapped bool // the stream tap owns the ticket now
+	// sent reports that the request was written to the connection in
+	// full: from then on a failure without a refusal counts as charged.
+	sent atomic.Bool
 }
 
 func attemptFrom(ctx context.Context) *attempt {

@@ -32,7 +32,18 @@
 // Every admitted attempt holds a pacing.Ticket that is settled or released
 // exactly once: settled with Converse's usage, InvokeModel's
 // X-Amzn-Bedrock-*-Token-Count headers, or a stream's metadata; released on
-// an error, a throttle, a cancellation, or a panic inside the stack. A
+// an error the service answered (a throttle, a validation error, a 5xx), a
+// cancellation before the request was sent, or a panic inside the stack.
+// An attempt that was sent in full (net/http's WroteRequest) and then
+// failed without such an answer (cancelled or timed out in flight, the
+// connection lost, the response unreadable) counts as charged: it is
+// settled at its reservation, because Bedrock took the reservation when it
+// admitted the request and never tells a client that has gone what it
+// settled. Reservations and settlements are saturating token counts
+// (tokens.SaturatingTokens; max_tokens is clamped to
+// tokens.MaxOutputTokens), so no request body can make one negative. A
+// panic in an Observer method or the classifier is contained (see
+// [Contain]): it is logged and not re-raised. A
 // stream that ends without its usage (closed early by the application, cut,
 // undecodable, cut by a mid-stream exception after content, or neither read
 // nor closed for [Config.StreamIdleTimeout]) is settled with what was seen:

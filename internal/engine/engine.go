@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net/http/httptrace"
 	"time"
 
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
@@ -38,8 +40,12 @@ type Config struct {
 	QuotaSource func(modelID string) string
 	// Classify classifies errors; nil means classify.Classify.
 	Classify func(error) classify.Class
-	// Observer receives events; nil means Nop.
+	// Observer receives events; nil means Nop. A panic in it (or in
+	// Classify) is contained: see [Contain].
 	Observer Observer
+	// Logger receives the contained panics of callbacks; nil means
+	// slog.Default.
+	Logger *slog.Logger
 	// Clock times abandoned streams; nil means the wall clock.
 	Clock limiter.Clock
 	// ObserveOnly classifies and reports without pacing: no waiting, no
@@ -70,9 +76,8 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.Classify == nil {
 		cfg.Classify = classify.Classify
 	}
-	if cfg.Observer == nil {
-		cfg.Observer = NopObserver{}
-	}
+	cfg.Classify = containClassify(cfg.Classify, cfg.Logger)
+	cfg.Observer = Contain(cfg.Observer, cfg.Logger)
 	if cfg.Clock == nil {
 		cfg.Clock = limiter.WallClock()
 	}
@@ -162,6 +167,14 @@ func (m estimate) HandleInitialize(ctx context.Context, in middleware.Initialize
 	c.source = e.cfg.QuotaSource
 	ctx = middleware.WithStackValue(ctx, callKey{}, c)
 	ctx = e.cfg.Observer.Start(ctx, c)
+	defer func() {
+		if r := recover(); r != nil {
+			// A panic in the stack: end the operation (its span) before
+			// the panic goes on up to the caller.
+			e.end(ctx, c, fmt.Errorf("bedrockguard: panic in the stack: %v", r))
+			panic(r)
+		}
+	}()
 	out, md, err = next.HandleInitialize(ctx, in)
 	if err != nil || !c.Stream || !c.tapped.Load() {
 		e.end(ctx, c, err)
@@ -206,6 +219,9 @@ func (m pace) HandleFinalize(ctx context.Context, in middleware.FinalizeInput, n
 		return out, md, err
 	}
 	a := &attempt{ticket: t, number: n}
+	if t != nil {
+		ctx = traceSent(ctx, a)
+	}
 	ctx = middleware.WithStackValue(ctx, attemptKey{}, a)
 	ctx = e.cfg.Observer.AttemptStart(ctx, c, n)
 	defer func() {
@@ -221,6 +237,14 @@ func (m pace) HandleFinalize(ctx context.Context, in middleware.FinalizeInput, n
 		return out, md, err // the stream tap settles when the stream ends
 	}
 	if err != nil {
+		if a.sent.Load() && !refused(md, err) {
+			// Sent and not refused (cancelled or timed out in flight, the
+			// connection lost, the body unreadable): Bedrock took the
+			// reservation from its quota when it admitted the request, and
+			// it settles the real usage without telling a client that has
+			// gone; count it as charged at the reservation.
+			t.Settle(float64(reserve))
+		}
 		e.failed(ctx, c, a, err)
 		return out, md, err
 	}
@@ -232,7 +256,30 @@ func (m pace) HandleFinalize(ctx context.Context, in middleware.FinalizeInput, n
 	return out, md, err
 }
 
-// failed releases a failed attempt's reservation and adapts to throttles.
+// traceSent marks a when its request has been written to the connection
+// in full (net/http's WroteRequest without error). It composes with a
+// client trace already in ctx.
+func traceSent(ctx context.Context, a *attempt) context.Context {
+	return httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{WroteRequest: func(i httptrace.WroteRequestInfo) {
+		if i.Err == nil {
+			a.sent.Store(true)
+		}
+	}})
+}
+
+// refused reports whether the service answered the attempt with an error
+// status, or with an exception as a stream's first frame (the stream peek):
+// it did not charge the attempt's reservation.
+func refused(md middleware.Metadata, err error) bool {
+	if _, ok := errors.AsType[*FirstFrameError](err); ok {
+		return true
+	}
+	resp, ok := awsmiddleware.GetRawResponse(md).(*smithyhttp.Response)
+	return ok && resp != nil && resp.Response != nil && resp.StatusCode >= 300
+}
+
+// failed releases a failed attempt's reservation (a no-op when it was
+// already settled as charged) and adapts to throttles.
 func (e *Engine) failed(ctx context.Context, c *Call, a *attempt, err error) {
 	a.ticket.Release()
 	cls := e.cfg.Classify(err)

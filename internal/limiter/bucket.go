@@ -73,11 +73,12 @@ const (
 	// evidenceSpan is the shortest evidence span, in windows, whose
 	// estimate of the ceiling is used.
 	evidenceSpan = 1
-	// evidenceBelow: the estimate of the ceiling is used only when it is at
-	// most this fraction of the rate that was throttled. An estimate close
-	// to that rate says the rate was sustained over most of the span, so the
-	// span mostly measured a ceiling that held until just before the
-	// throttle (a silent quota drop): Beta takes the first step instead.
+	// evidenceBelow: out of slow start, the estimate of the ceiling is used
+	// only when it is at most this fraction of the rate that was throttled.
+	// An estimate close to that rate says the rate was sustained over most
+	// of the span, so the span mostly measured a ceiling that held until
+	// just before the throttle (a silent quota drop): Beta takes the first
+	// step instead.
 	evidenceBelow = 0.95
 	// holdMargin is how far under the estimated ceiling the rate holds.
 	holdMargin = 0.03
@@ -305,11 +306,12 @@ func (s *axis) throttled(c *pacing.AxisConfig, now time.Time) bool {
 		span := s.credit + elapsed
 		slow := s.slowStart(c)
 		// The evidence is used when it spans enough time and asks for a
-		// clear decrease (see evidenceBelow); out of slow start, only a
-		// decrease of at most 1-Beta (a larger one is more likely a stale
-		// or short span than a real collapse, and Beta then takes a first
-		// step).
-		if est := s.spent / span; span >= evidenceSpan && est <= evidenceBelow*cur && (slow || est >= c.Beta*cur) {
+		// decrease. Out of slow start, only a clear decrease (see
+		// evidenceBelow) of at most 1-Beta (a larger one is more likely a
+		// stale or short span than a real collapse); otherwise Beta takes a
+		// first step. In slow start there was no ceiling before: any
+		// decrease the evidence asks for is used.
+		if est := s.spent / span; span >= evidenceSpan && est < cur && (slow || (est <= evidenceBelow*cur && est >= c.Beta*cur)) {
 			est = math.Max(est, minRate)
 			switch {
 			case s.gap == 0 || s.wMax == 0 || math.Abs(est-s.wMax) > confirmTolerance*s.wMax:

@@ -299,3 +299,21 @@ func TestToldQuotaDropTakesBetaStep(t *testing.T) {
 		t.Fatalf("rate after a drop from a sustained told quota %v, want the Beta step 600", r)
 	}
 }
+
+// In slow start there was no ceiling before, so an estimate close to the
+// throttled rate is used; out of it, the same evidence takes the Beta step.
+func TestEvidenceBelowOnlyOutOfSlowStart(t *testing.T) {
+	t0 := newFakeNow().Now()
+	c := &pacing.AxisConfig{Window: time.Minute, Beta: 0.6, CubicC: 0.015, Cooldown: 6 * time.Second}
+	slow := axis{init: true, limited: true, last: t0, slow: 1000, base: 100, markAt: t0, credit: 1, spent: 1940}
+	now := t0.Add(time.Minute) // span 2 windows: estimate 970, 97 % of the rate 1000
+	slow.throttled(c, now)
+	if want := 970 * (1 - holdMargin); !near(slow.base, want) {
+		t.Fatalf("slow start: rate after the throttle %v, want the estimate's hold %v", slow.base, want)
+	}
+	held := axis{init: true, limited: true, last: t0, wMax: 1000, base: 1000, decreasedAt: t0.Add(-time.Hour), markAt: t0, spent: 1940}
+	held.throttled(c, now.Add(time.Minute)) // span 2 windows: estimate 970 of a rate of 1000
+	if !near(held.base, 600) {
+		t.Fatalf("out of slow start: rate after the throttle %v, want the Beta step 600", held.base)
+	}
+}

@@ -259,18 +259,19 @@ func shareConfig(kc pacing.KeyConfig, n int) pacing.KeyConfig {
 	return kc
 }
 
-// degradedKey returns the local queue of fk's current outage and its
-// configuration: a fresh bucket per outage, at this process's share.
-func (l *Limiter) degradedKey(fk *fleetKey, kc pacing.KeyConfig) (*queue, pacing.KeyConfig) {
+// degradedKey returns the local key of fk's current outage (its queue's
+// reservations go to the fallback store) and its configuration: a fresh
+// bucket per outage, at this process's share.
+func (l *Limiter) degradedKey(fk *fleetKey, kc pacing.KeyConfig) (string, pacing.KeyConfig) {
 	fk.mu.Lock()
 	n, outage := fk.processes, fk.outage
 	fk.mu.Unlock()
-	return l.queue(fk.key+"#local"+strconv.Itoa(outage), l.fallback), shareConfig(kc, n)
+	return fk.key + "#local" + strconv.Itoa(outage), shareConfig(kc, n)
 }
 
 func (l *Limiter) acquireDegraded(ctx context.Context, fk *fleetKey, key string, kc pacing.KeyConfig, amt pacing.Amount, pri Priority, start time.Time) (*Ticket, error) {
-	q, skc := l.degradedKey(fk, kc)
-	t, err := l.acquireLocal(ctx, q, skc, amt, pri)
+	dk, skc := l.degradedKey(fk, kc)
+	t, err := l.acquireLocal(ctx, dk, l.fallback, skc, amt, pri)
 	if t == nil {
 		return nil, err
 	}
@@ -309,8 +310,8 @@ func (l *Limiter) throttledFleet(ctx context.Context, key string, kc pacing.KeyC
 		fk.outage++
 	}
 	fk.mu.Unlock()
-	q, skc := l.degradedKey(fk, kc)
-	lowered, _ = l.fallback.Throttled(ctx, q.key, skc, a)
+	dk, skc := l.degradedKey(fk, kc)
+	lowered, _ = l.fallback.Throttled(ctx, dk, skc, a)
 	return lowered
 }
 
@@ -322,8 +323,8 @@ func (l *Limiter) stateFleet(ctx context.Context, key string, kc pacing.KeyConfi
 		return st
 	}
 	l.storeErrors.Add(1)
-	q, skc := l.degradedKey(l.fleetKey(key), kc)
-	st, _ = l.fallback.State(ctx, q.key, skc)
+	dk, skc := l.degradedKey(l.fleetKey(key), kc)
+	st, _ = l.fallback.State(ctx, dk, skc)
 	return st
 }
 

@@ -143,8 +143,9 @@ type Limiter struct {
 	proc     string            // this process in the fleet's heartbeats
 	seq      atomic.Uint64
 
-	queues sync.Map // key -> *queue
-	fleets sync.Map // key -> *fleetKey
+	queues    sync.Map // key -> *queue
+	fleets    sync.Map // key -> *fleetKey
+	lastSweep atomic.Int64
 
 	outstanding atomic.Int64
 	storeErrors atomic.Int64
@@ -245,6 +246,7 @@ type Ticket struct {
 	fk    *fleetKey    // the fleet key of a ticket the fleet store charged
 	epoch string       // the fleet store's epoch that charged it
 	amt   pacing.Amount
+	quota float64 // the tokens quota at admission (0: unknown)
 	done  atomic.Bool
 	// Waited is how long the request waited for admission.
 	Waited time.Duration
@@ -266,12 +268,29 @@ func (t *Ticket) Settle(tokens float64) {
 		return
 	}
 	t.l.outstanding.Add(-1)
-	amt := pacing.Amount{Tokens: t.amt.Tokens - tokens}
+	amt := pacing.Amount{Tokens: t.amt.Tokens - t.charge(tokens)}
 	if t.fk != nil {
 		t.l.refund(t.fk, t.epoch, amt)
 		return
 	}
+	t.l.release(t.q)
 	t.l.giveBack(t.q, t.store, amt)
+}
+
+// charge bounds what a ticket is charged at settlement: NaN or a negative
+// count charges the reservation; a charge above it is capped at the
+// reservation plus one window of the quota (or twice the reservation while
+// the quota is unknown), so that no report, however wrong, leaves a bucket
+// more than one window in debt.
+func (t *Ticket) charge(tokens float64) float64 {
+	if math.IsNaN(tokens) || tokens < 0 {
+		return t.amt.Tokens
+	}
+	extra := t.quota
+	if extra <= 0 {
+		extra = t.amt.Tokens
+	}
+	return math.Min(tokens, t.amt.Tokens+extra)
 }
 
 // Release ends the reservation without a charge: the call failed before the
@@ -283,25 +302,43 @@ func (t *Ticket) Release() { t.Settle(0) }
 // fails at once with a *TooLargeError or *DeadlineError, and returns the
 // context's error if ctx ends while waiting.
 func (l *Limiter) Acquire(ctx context.Context, key string, kc pacing.KeyConfig, amt pacing.Amount, pri Priority) (*Ticket, error) {
+	if !validAmount(amt.Tokens) || !validAmount(amt.Requests) {
+		// NaN, infinite or negative: a reservation that could never be
+		// repaid (a negative one would credit the bucket, and its release
+		// would leave a debt no window can refill).
+		return nil, &TooLargeError{Key: key, Tokens: amt.Tokens, Capacity: kc.Tokens.Quota}
+	}
 	if q := kc.Tokens.Quota; q > 0 && amt.Tokens > q {
 		return nil, &TooLargeError{Key: key, Tokens: amt.Tokens, Capacity: q}
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	l.sweepQueues(l.cfg.Clock.Now())
+	var t *Ticket
+	var err error
 	if l.fleet != nil {
-		return l.acquireFleet(ctx, key, kc, amt, pri)
+		t, err = l.acquireFleet(ctx, key, kc, amt, pri)
+	} else {
+		t, err = l.acquireLocal(ctx, key, l.cfg.Store, kc, amt, pri)
 	}
-	return l.acquireLocal(ctx, l.queue(key, l.cfg.Store), kc, amt, pri)
+	if t != nil {
+		t.quota = kc.Tokens.Quota
+	}
+	return t, err
 }
 
+// validAmount reports whether v is a finite, non-negative amount.
+func validAmount(v float64) bool { return v >= 0 && !math.IsInf(v, 0) }
+
 // acquireLocal waits in q, this process's queue of a key.
-func (l *Limiter) acquireLocal(ctx context.Context, q *queue, kc pacing.KeyConfig, amt pacing.Amount, pri Priority) (*Ticket, error) {
-	key := q.key
-	q.mu.Lock()
+func (l *Limiter) acquireLocal(ctx context.Context, key string, st pacing.Store, kc pacing.KeyConfig, amt pacing.Amount, pri Priority) (*Ticket, error) {
+	q := l.lockQueue(key, st)
 	q.cfg = kc
+	q.used = l.cfg.Clock.Now()
 	if len(q.waiters) == 0 {
 		if res, st := l.reserve(q, amt); res.OK {
+			q.held++
 			q.mu.Unlock()
 			return l.ticket(q, st, amt, 0), nil
 		}
@@ -335,6 +372,7 @@ func (l *Limiter) acquireLocal(ctx context.Context, q *queue, kc pacing.KeyConfi
 		}
 		q.mu.Unlock()
 		if admitted {
+			l.release(q)
 			l.giveBack(q, w.store, pacing.Amount{Tokens: amt.Tokens})
 		}
 		return nil, context.Cause(ctx)
@@ -392,13 +430,49 @@ func (l *Limiter) priorityBoost(p Priority, kc pacing.KeyConfig) float64 {
 	return l.cfg.PriorityBoost * float64(kc.Tokens.Window)
 }
 
-// queue returns the local queue of key, whose reservations go to st.
-func (l *Limiter) queue(key string, st pacing.Store) *queue {
-	if q, ok := l.queues.Load(key); ok {
-		return q.(*queue)
+// lockQueue returns the local queue of key, locked; its reservations go
+// to st.
+func (l *Limiter) lockQueue(key string, st pacing.Store) *queue {
+	for {
+		v, ok := l.queues.Load(key)
+		if !ok {
+			v, _ = l.queues.LoadOrStore(key, &queue{key: key, store: st})
+		}
+		q := v.(*queue)
+		q.mu.Lock()
+		if !q.gone {
+			return q
+		}
+		q.mu.Unlock()
 	}
-	q, _ := l.queues.LoadOrStore(key, &queue{key: key, store: st})
-	return q.(*queue)
+}
+
+// release counts the end of one of q's tickets.
+func (l *Limiter) release(q *queue) {
+	q.mu.Lock()
+	q.held--
+	q.mu.Unlock()
+}
+
+// sweepQueues forgets the queues of keys unused for EvictIdleWindows
+// windows, with no waiter and no ticket outstanding, at most once a
+// sweepEvery; busy queues are skipped.
+func (l *Limiter) sweepQueues(now time.Time) {
+	if !sweepDue(&l.lastSweep, now) {
+		return
+	}
+	l.queues.Range(func(key, v any) bool {
+		q := v.(*queue)
+		if !q.mu.TryLock() {
+			return true
+		}
+		if len(q.waiters) == 0 && q.timer == nil && q.held == 0 && now.Sub(q.used) >= idleAfter(&q.cfg) {
+			q.gone = true
+			l.queues.CompareAndDelete(key, q)
+		}
+		q.mu.Unlock()
+		return true
+	})
 }
 
 // reserve calls q's store, falling back to the local store on error, and
@@ -482,6 +556,7 @@ func (l *Limiter) dispatch(q *queue) {
 			return
 		}
 		heap.Pop(&q.waiters)
+		q.held++
 		head.admitted = true
 		head.store = st
 		close(head.ready)
@@ -496,6 +571,9 @@ type queue struct {
 
 	mu      sync.Mutex
 	cfg     pacing.KeyConfig
+	used    time.Time // last Acquire
+	held    int       // tickets neither settled nor released
+	gone    bool      // evicted: look the key up again
 	waiters waiterHeap
 	seq     uint64
 	timer   Timer

@@ -3,6 +3,7 @@ package limiter
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bedrockguard/bedrockguard/pacing"
@@ -31,14 +32,72 @@ func WallClock() Clock { return wallClock{} }
 
 // MemoryStore is the in-process [pacing.Store]. The zero value is not usable; call
 // [NewMemoryStore]. It is safe for concurrent use.
+//
+// A key that is not used for [EvictIdleWindows] windows of its quota (the
+// longer of its two axes) is forgotten, so that model IDs taken from user
+// input cannot grow the store without bound: its next use starts it afresh,
+// as a new key (configured quota: the initial fill; otherwise slow start).
+// By then its bucket is full and a decrease has long recovered; only the
+// ceiling learned from throttles is lost, and relearned.
 type MemoryStore struct {
-	now  func() time.Time
-	keys sync.Map // key -> *memKey
+	now       func() time.Time
+	keys      sync.Map // key -> *memKey
+	lastSweep atomic.Int64
 }
 
 type memKey struct {
 	mu   sync.Mutex
 	axes [numAxes]axis
+	used time.Time     // last use
+	idle time.Duration // unused this long, it is evicted
+	gone bool          // evicted: look the key up again
+}
+
+// EvictIdleWindows is how many windows of its quota a key of the in-process
+// store or of a Limiter's queues stays unused before it is forgotten.
+const EvictIdleWindows = 10
+
+// sweepEvery is the shortest time between two sweeps for idle keys.
+const sweepEvery = time.Minute
+
+// idleAfter returns how long a key of cfg may stay unused.
+func idleAfter(cfg *pacing.KeyConfig) time.Duration {
+	w := max(cfg.Requests.Window, cfg.Tokens.Window, time.Minute)
+	return EvictIdleWindows * w
+}
+
+// sweepDue reports whether a sweep should run at now, claiming it.
+func sweepDue(last *atomic.Int64, now time.Time) bool {
+	prev := last.Load()
+	n := now.UnixNano()
+	return n-prev >= int64(sweepEvery) && last.CompareAndSwap(prev, n)
+}
+
+// sweep forgets the keys unused for longer than their idle time. Keys in
+// use (locked) are skipped.
+func (m *MemoryStore) sweep(now time.Time) {
+	if !sweepDue(&m.lastSweep, now) {
+		return
+	}
+	m.keys.Range(func(key, v any) bool {
+		k := v.(*memKey)
+		if !k.mu.TryLock() {
+			return true
+		}
+		if now.Sub(k.used) >= k.idle {
+			k.gone = true
+			m.keys.CompareAndDelete(key, k)
+		}
+		k.mu.Unlock()
+		return true
+	})
+}
+
+// Len returns the number of keys the store holds.
+func (m *MemoryStore) Len() int {
+	n := 0
+	m.keys.Range(func(any, any) bool { n++; return true })
+	return n
 }
 
 // NewMemoryStore returns an in-process store that reads time from now
@@ -53,17 +112,25 @@ func NewMemoryStore(now func() time.Time) *MemoryStore {
 // lock returns key's state, locked and brought up to date at now; the
 // caller unlocks it.
 func (m *MemoryStore) lock(key string, cfg *pacing.KeyConfig) (*memKey, time.Time) {
-	v, ok := m.keys.Load(key)
-	if !ok {
-		v, _ = m.keys.LoadOrStore(key, new(memKey))
+	m.sweep(m.now())
+	for {
+		v, ok := m.keys.Load(key)
+		if !ok {
+			v, _ = m.keys.LoadOrStore(key, new(memKey))
+		}
+		k := v.(*memKey)
+		k.mu.Lock()
+		if k.gone {
+			k.mu.Unlock()
+			continue
+		}
+		now := m.now()
+		for a := range numAxes {
+			k.axes[a].advance(axisOf(cfg, pacing.Axis(a)), now)
+		}
+		k.used, k.idle = now, idleAfter(cfg)
+		return k, now
 	}
-	k := v.(*memKey)
-	k.mu.Lock()
-	now := m.now()
-	for a := range numAxes {
-		k.axes[a].advance(axisOf(cfg, pacing.Axis(a)), now)
-	}
-	return k, now
 }
 
 // Reserve implements [pacing.Store].

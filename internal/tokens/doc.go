@@ -92,7 +92,15 @@
 //	cohere     message, chat_history, preamble, documents, tools | prompt | texts  max_tokens  4000 (embed: 0)
 //	unknown    prompt | inputText | messages (OpenAI style)  max_tokens, max_completion_tokens, ...  8192
 //
-// Converse uses inferenceConfig.maxTokens for every family.
+// Converse uses inferenceConfig.maxTokens for every family. A negative
+// max_tokens is ignored (the default applies), one above [MaxOutputTokens]
+// (1,048,576; no model generates that much in one call) is clamped to it,
+// and a value that is not a JSON integer in int64 range makes the body
+// unparseable (estimated from its bytes, with the default). The
+// reservation, [Estimate.ReserveTokens], and the settlement,
+// [Usage.SettledTokens], are computed in floating point and saturate in
+// [0, MaxReserveTokens] ([SaturatingTokens]): no body or reported usage can
+// make either negative or wrap it around.
 //
 // # Burndown
 //

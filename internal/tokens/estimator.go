@@ -118,11 +118,45 @@ func (e Estimate) ReserveTokens() int64 {
 	if e.Operation == OpCountTokens {
 		return 0
 	}
-	b := e.Burndown
-	if b <= 0 {
-		b = 1
+	out := float64(min(max(e.MaxTokens, 0), MaxOutputTokens))
+	return SaturatingTokens(float64(max(e.InputTokens, 0)) + math.Ceil(out*burndownOrOne(e.Burndown)))
+}
+
+// maxBurndown is the largest output burndown rate Options.Burndown accepts
+// (Bedrock's largest is 5).
+const maxBurndown = 100
+
+// MaxOutputTokens bounds an output reservation: a max_tokens above it (no
+// model generates a million tokens in one call; the largest outputs are
+// 128K) is clamped to it, so that one request cannot reserve an absurd or
+// overflowing amount.
+const MaxOutputTokens = 1 << 20
+
+// MaxReserveTokens bounds every token count the guard hands to pacing (a
+// reservation, a settlement): values above it, NaN and overflows saturate to
+// it; negative values are 0. It is far above any real quota, so a
+// reservation that large fails as too large instead of wrapping negative.
+const MaxReserveTokens int64 = 1 << 40
+
+// SaturatingTokens converts a token count computed in floating point to an
+// int64 in [0, MaxReserveTokens]: NaN and +Inf saturate high, -Inf and
+// negative values to 0.
+func SaturatingTokens(v float64) int64 {
+	switch {
+	case math.IsNaN(v) || v >= float64(MaxReserveTokens):
+		return MaxReserveTokens
+	case v <= 0:
+		return 0
 	}
-	return int64(e.InputTokens) + int64(math.Ceil(float64(e.MaxTokens)*b))
+	return int64(v)
+}
+
+// burndownOrOne returns b when it is a usable rate, else 1.
+func burndownOrOne(b float64) float64 {
+	if !(b > 0) || math.IsInf(b, 0) {
+		return 1
+	}
+	return b
 }
 
 // Stats are cumulative counters of an [Estimator], for telemetry.
@@ -158,13 +192,13 @@ type Estimator struct {
 func New(opts Options) (*Estimator, error) {
 	var errs []error
 	for k, v := range opts.Burndown {
-		if !(v > 0) || math.IsInf(v, 0) {
-			errs = append(errs, fmt.Errorf("burndown for %q must be a positive number, got %v", k, v))
+		if !(v > 0) || v > maxBurndown {
+			errs = append(errs, fmt.Errorf("burndown for %q must be in (0, %d], got %v", k, maxBurndown, v))
 		}
 	}
 	for k, v := range opts.DefaultMaxTokens {
-		if v < 0 {
-			errs = append(errs, fmt.Errorf("default max tokens for %q must be >= 0, got %d", k, v))
+		if v < 0 || v > MaxOutputTokens {
+			errs = append(errs, fmt.Errorf("default max tokens for %q must be in [0, %d], got %d", k, MaxOutputTokens, v))
 		}
 	}
 	if opts.MaxTokenizeBytes < 0 || opts.CalibrationWindow < 0 || opts.CountTokensTimeout < 0 {
@@ -291,6 +325,7 @@ func (e *Estimator) estimate(input any) (Estimate, uint64) {
 	if maxTok != nil && *maxTok >= 0 {
 		est.MaxTokens, est.MaxTokensExplicit = int(*maxTok), true
 	}
+	est.MaxTokens = min(max(est.MaxTokens, 0), MaxOutputTokens)
 	if !est.MaxTokensExplicit {
 		if v, ok := lookup(e.maxTokens, est.ModelID, base, est.Family); ok {
 			est.MaxTokens = v
@@ -304,7 +339,7 @@ func (e *Estimator) estimate(input any) (Estimate, uint64) {
 		est.Burndown = defaultBurndown(base, est.Family)
 	}
 	est.RawInputTokens = w.tokens
-	est.InputTokens = int(math.Ceil(float64(w.tokens) * e.cal.factor(est.Family)))
+	est.InputTokens = int(SaturatingTokens(math.Ceil(float64(w.tokens) * e.cal.factor(est.Family))))
 	if _, n := e.cal.get(est.Family); n < warmupSamples {
 		// Until calibration has data, never assume fewer than one token per
 		// 4 bytes of text: cl100k packs repetitive English into as little as

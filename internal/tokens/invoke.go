@@ -96,12 +96,17 @@ type anthropicBlock struct {
 	Title     string          `json:"title"`
 	Context   string          `json:"context"`
 	Input     json.RawMessage `json:"input"`
-	Content   json.RawMessage `json:"content"`
-	Source    *struct {
-		Type      string `json:"type"`
-		MediaType string `json:"media_type"`
-		Data      string `json:"data"`
-	} `json:"source"`
+	// Content (tool_result, document) is decoded with the block, in the
+	// same pass: a RawMessage re-parsed at every level of nesting made the
+	// estimate quadratic in the depth.
+	Content any           `json:"content"`
+	Source  *anthropicSrc `json:"source"`
+}
+
+type anthropicSrc struct {
+	Type      string `json:"type"`
+	MediaType string `json:"media_type"`
+	Data      string `json:"data"`
 }
 
 func (w *walk) anthropicBody(b []byte) (*int, bool) {
@@ -150,11 +155,99 @@ func (w *walk) anthropicContent(raw json.RawMessage) bool {
 		w.text(s)
 		return true
 	}
-	var blocks []anthropicBlock
+	// Pointers: a growing slice of large structs would be copied again at
+	// every doubling.
+	var blocks []*anthropicBlock
 	if json.Unmarshal(raw, &blocks) != nil {
 		return false
 	}
 	for _, bl := range blocks {
+		if bl != nil && !w.anthropicBlock(bl) {
+			return false
+		}
+	}
+	return true
+}
+
+// anthropicContentValue counts a content value decoded into any (nested
+// tool_result or document content): a string, or an array of blocks.
+// Every byte of a body is decoded once, whatever the nesting.
+func (w *walk) anthropicContentValue(v any) bool {
+	switch v := v.(type) {
+	case nil:
+		return true
+	case string:
+		w.text(v)
+		return true
+	case []any:
+		for _, e := range v {
+			var bl anthropicBlock
+			if !blockFromValue(e, &bl) || !w.anthropicBlock(&bl) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// blockFromValue fills bl from a block decoded into any, with the checks
+// json.Unmarshal makes for an anthropicBlock: an object (or null) whose
+// string fields are strings.
+func blockFromValue(v any, bl *anthropicBlock) bool {
+	if v == nil {
+		return true
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return false
+	}
+	ok = true
+	str := func(key string, dst *string) {
+		switch x := m[key].(type) {
+		case nil:
+		case string:
+			*dst = x
+		default:
+			ok = false
+		}
+	}
+	str("type", &bl.Type)
+	str("text", &bl.Text)
+	str("thinking", &bl.Thinking)
+	str("data", &bl.Data)
+	str("name", &bl.Name)
+	str("id", &bl.ID)
+	str("tool_use_id", &bl.ToolUseID)
+	str("title", &bl.Title)
+	str("context", &bl.Context)
+	bl.Content = m["content"]
+	if in, present := m["input"]; present && in != nil {
+		raw, err := json.Marshal(in)
+		if err != nil {
+			return false
+		}
+		bl.Input = raw
+	}
+	switch src := m["source"].(type) {
+	case nil:
+	case map[string]any:
+		sm := m
+		m = src
+		bl.Source = &anthropicSrc{}
+		str("type", &bl.Source.Type)
+		str("media_type", &bl.Source.MediaType)
+		str("data", &bl.Source.Data)
+		m = sm
+	default:
+		return false
+	}
+	return ok
+}
+
+// anthropicBlock counts one content block.
+func (w *walk) anthropicBlock(bl *anthropicBlock) bool {
+	{
 		switch bl.Type {
 		case "text":
 			w.tag(tagText)
@@ -177,7 +270,7 @@ func (w *walk) anthropicContent(raw json.RawMessage) bool {
 			case bl.Source.Type == "text":
 				w.text(bl.Source.Data)
 			case bl.Source.Type == "content":
-				w.anthropicContent(bl.Content)
+				w.anthropicContentValue(bl.Content)
 			case bl.Source.Type == "base64":
 				data, err := base64.StdEncoding.DecodeString(bl.Source.Data)
 				if err != nil {
@@ -198,7 +291,7 @@ func (w *walk) anthropicContent(raw json.RawMessage) bool {
 		case "tool_result":
 			w.tag(tagToolResult)
 			w.text(bl.ToolUseID)
-			if !w.anthropicContent(bl.Content) {
+			if !w.anthropicContentValue(bl.Content) {
 				return false
 			}
 		case "thinking":

@@ -29,12 +29,11 @@ func (u Usage) PromptTokens() int64 {
 
 // SettledTokens is what the call finally costs against the TPM quota:
 // input + cache writes + output x burndown (rounded up). Cache reads are
-// reserved at admission but released at settlement.
+// reserved at admission but released at settlement. The result saturates
+// in [0, MaxReserveTokens], whatever the reported counts.
 func (u Usage) SettledTokens(burndown float64) int64 {
-	if burndown <= 0 {
-		burndown = 1
-	}
-	return u.InputTokens + u.CacheWriteInputTokens + int64(math.Ceil(float64(u.OutputTokens)*burndown))
+	in := float64(max(u.InputTokens, 0)) + float64(max(u.CacheWriteInputTokens, 0))
+	return SaturatingTokens(in + math.Ceil(float64(max(u.OutputTokens, 0))*burndownOrOne(burndown)))
 }
 
 // UsageFromConverse converts the usage of a Converse response or of a

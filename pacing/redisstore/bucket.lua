@@ -304,7 +304,7 @@ local function throttled(s, c)
 		local span = s.credit + elapsed
 		local slow = slowStart(s, c)
 		local est = s.spent / span
-		if span >= EVIDENCE_SPAN and est <= EVIDENCE_BELOW * cur and (slow or est >= c.beta * cur) then
+		if span >= EVIDENCE_SPAN and est < cur and (slow or (est <= EVIDENCE_BELOW * cur and est >= c.beta * cur)) then
 			est = math.max(est, MIN_RATE)
 			if s.gap == 0 or s.wmax == 0 or math.abs(est - s.wmax) > CONFIRM_TOLERANCE * s.wmax then
 				s.gap = MIN_HOLD
