@@ -35,6 +35,7 @@ type Guard struct {
 	discoveryDone chan struct{} // closed when a started discovery ends
 	sources       sync.Map      // model ID -> the source last logged
 	nsources      atomic.Int32  // entries in sources, at most maxLoggedSources
+	qwarn         *quotaWarnings
 }
 
 // New returns a Guard, or an error that unwraps to one [*OptionError] per
@@ -57,7 +58,7 @@ func New(opts ...Option) (*Guard, error) {
 	for i, c := range s.Classifiers {
 		s.Classifiers[i] = engine.ContainClassifier(c, s.Logger)
 	}
-	g := &Guard{s: s, discoveryDone: make(chan struct{})}
+	g := &Guard{s: s, discoveryDone: make(chan struct{}), qwarn: newQuotaWarnings(s.Quotas)}
 	var err error
 	if g.limiter, err = limiter.NewLimiter(s.Pacing); err != nil {
 		return nil, &OptionError{Option: "pacing", Err: err}
@@ -174,6 +175,8 @@ func (g *Guard) apply(o *bedrockruntime.Options) {
 func (g *Guard) limits(modelID string) limiter.Limits {
 	q, src := g.quota(modelID)
 	g.noteSource(modelID, src, q)
+	_, own := g.s.Quotas[modelID]
+	g.noteQuotaUse(modelID, own, src)
 	return q
 }
 

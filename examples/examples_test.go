@@ -18,7 +18,7 @@ var examples = map[string]string{
 	"loaddefaultconfig": "guarded call done",
 	"batch":             "interactive",
 	"streaming":         "output tokens]",
-	"otlp-jaeger":       "3 calls traced",
+	"otlp-jaeger":       "the first was retried after ModelNotReadyException",
 	"prometheus":        "aws_bedrock_throttles_total{",
 }
 
@@ -61,5 +61,19 @@ func TestExamplesRun(t *testing.T) {
 				t.Errorf("output lacks %q:\n%s", want, out)
 			}
 		})
+	}
+}
+
+// The otlp-jaeger doc comment names the fault its in-process simulator
+// injects, the one the example prints (it once said a throttle).
+func TestOTLPJaegerCommentMatchesFault(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("otlp-jaeger", "main.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := string(b)
+	doc, _, _ := strings.Cut(src, "package main")
+	if !strings.Contains(src, "ModelNotReady: bedrocksim.Trigger") || !strings.Contains(doc, "first answer is a\n// ModelNotReadyException") {
+		t.Errorf("the package comment does not name the injected ModelNotReadyException:\n%s", doc)
 	}
 }

@@ -84,7 +84,9 @@
 // the client's *smithy.OperationError. It wraps the SDK's error, so
 // errors.As with *types.ThrottlingException or *retry.MaxAttemptsError keeps
 // working. The policy then logs one Warn record through slog (classes,
-// codes and delays, never message text). A
+// codes and delays, never message text), at most one per 10 s for each
+// region, model, operation, reason and error type; the next one counts
+// those left out ("suppressed"). A
 // single failed attempt with a non-retryable, non-throttle error (a
 // ValidationException, say) and a canceled call are returned unchanged.
 package retrypolicy

@@ -202,12 +202,17 @@ func awsScenario(sc load.Scenario, f demoFlags) load.Scenario {
 
 // loadAWSConfig loads the default configuration and makes sure the
 // credential chain yields credentials before any call is made.
-func loadAWSConfig(ctx context.Context, region string) (aws.Config, error) {
-	var opts []func(*config.LoadOptions) error
+func loadAWSConfig(ctx context.Context, region string) (cfg aws.Config, err error) {
+	// The SDK's log lines wait until the credentials are known to work: a
+	// missing credential chain is reported by the error below, not after
+	// the IMDS client's "falling back to IMDSv1" warning.
+	sdkLog := &heldLogger{}
+	defer func() { sdkLog.release(err == nil) }()
+	opts := []func(*config.LoadOptions) error{config.WithLogger(sdkLog)}
 	if region != "" {
 		opts = append(opts, config.WithRegion(region))
 	}
-	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	cfg, err = config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
 		return cfg, fmt.Errorf("loading the AWS configuration: %w", err)
 	}

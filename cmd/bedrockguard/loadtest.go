@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -42,6 +43,9 @@ func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	interactiveLast := fs.Bool("interactive-last", false, "fleet mode: the last process sends Interactive calls, the others Batch")
 	child := fs.String("fleet-child", "", "internal: run one process of a fleet run")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err // -h: the usage was printed; exit 0 like the other commands
+		}
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	if *child != "" {

@@ -247,3 +247,46 @@ func TestQuotasAPIError(t *testing.T) {
 		t.Errorf("exit %d, stderr %q", code, errOut)
 	}
 }
+
+// TestQuotasWithoutCredentialsNoIMDSWarning checks that the SDK's "falling
+// back to IMDSv1" warning (an instance metadata endpoint without IMDSv2
+// tokens, here a local server answering 404) is not printed before the
+// command's own error.
+func TestQuotasWithoutCredentialsNoIMDSWarning(t *testing.T) {
+	isolateAWSEnv(t, false)
+	imds := httptest.NewServer(http.NotFoundHandler())
+	t.Cleanup(imds.Close)
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "false")
+	t.Setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", imds.URL)
+	var sdkLog strings.Builder
+	prev := awsLogOutput
+	awsLogOutput = &sdkLog
+	t.Cleanup(func() { awsLogOutput = prev })
+
+	srv := newFakeQuotas(t, quotastest.Sample())
+	code, out, errOut := runCLI(t, "quotas", "-region", "us-east-1", "-endpoint", srv.URL)
+	if code != 1 || !strings.Contains(errOut, "no AWS credentials") || out != "" {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	if sdkLog.Len() != 0 || strings.Contains(errOut, "falling back") {
+		t.Errorf("SDK log lines printed: %q", sdkLog.String())
+	}
+
+	// Held lines are written once the credentials work.
+	l := &heldLogger{}
+	l.Logf("WARN", "held %d", 1)
+	l.release(true)
+	l.Logf("WARN", "later")
+	if got := sdkLog.String(); got != "SDK WARN held 1\nSDK WARN later\n" {
+		t.Errorf("after release: %q", got)
+	}
+}
+
+// TestLoadtestHelpExitsZero: -h prints the usage and exits 0, like the
+// other commands.
+func TestLoadtestHelpExitsZero(t *testing.T) {
+	code, _, errOut := runCLI(t, "loadtest", "-h")
+	if code != 0 || strings.Contains(errOut, "usage error") || !strings.Contains(errOut, "-scenario") {
+		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+}

@@ -11,7 +11,7 @@
                                   while it is expected to (event_driven: false)
 
 Each entry: panel title, refId, expr (as in the dashboard), resolved (dashboard variables
-replaced: $model, $region, $mode by ".*", i.e. "All"; $__rate_interval by --rate-interval,
+replaced: $job, $instance, $model, $region, $mode by ".*", i.e. "All"; $__rate_interval by --rate-interval,
 default 1m) and event_driven (true when the query reads a counter that exists only once
 the event happened, such as an exhausted retry budget: no data is then not a failure).
 Only the Python 3 standard library is used.
@@ -28,12 +28,14 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 DASHBOARD = os.path.join(HERE, "bedrockguard-dashboard.json")
 
-# Counters the OTel exporter shows only after their first increment.
-EVENT_DRIVEN = ("aws_bedrock_retry_budget_exhausted_total", "aws_bedrock_pacing_rejected_total")
+# Counters the OTel exporter shows only after their first increment, and the
+# pacing store's errors (only with a shared store such as Redis, which the demo has not).
+EVENT_DRIVEN = ("aws_bedrock_retry_budget_exhausted_total", "aws_bedrock_pacing_rejected_total",
+                "aws_bedrock_pacing_store_errors_total")
 
 
 def resolve(expr, rate_interval):
-    for var in ("$model", "$region", "$mode"):
+    for var in ("$job", "$instance", "$model", "$region", "$mode"):
         expr = expr.replace(var, ".*")
     return expr.replace("$__rate_interval", rate_interval)
 

@@ -11,8 +11,9 @@
 // Without OTEL_EXPORTER_OTLP_ENDPOINT the spans are made but not exported.
 //
 // By default it talks to an in-process bedrocksim whose first answer is a
-// throttle; -endpoint (or BEDROCK_ENDPOINT) points it at a running
-// "bedrockguard sim" instead.
+// ModelNotReadyException, which the guard retries (an "attempt" child span);
+// -endpoint (or BEDROCK_ENDPOINT) points it at a running "bedrockguard sim"
+// instead.
 package main
 
 import (

@@ -2,6 +2,8 @@ package retry
 
 import (
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -68,7 +70,10 @@ type GiveUpError struct {
 	Err error
 }
 
-// Error lists the reason and the class of every attempt, then the SDK error.
+// Error lists the reason and the class of every attempt, then the SDK error,
+// on one line: the SDK joins a refused retry token (budget, deadline) to the
+// attempt's error with errors.Join, whose text has a newline; it is written
+// as "; " here, so a give-up is one log line.
 func (e *GiveUpError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "bedrockguard: gave up after %d attempt", len(e.Attempts))
@@ -86,7 +91,7 @@ func (e *GiveUpError) Error() string {
 	b.WriteString(")")
 	if e.Err != nil {
 		b.WriteString(": ")
-		b.WriteString(e.Err.Error())
+		b.WriteString(strings.ReplaceAll(e.Err.Error(), "\n", "; "))
 	}
 	return b.String()
 }
@@ -123,9 +128,17 @@ type BudgetExhaustedError struct {
 	Cost float64
 }
 
-// Error says that the budget is empty.
+// Error says that the budget is empty. What is available is rounded down and
+// what is needed up (to 2 decimals), so the text never reads as if the
+// budget could have paid ("1.0 available, 1.0 needed" for 0.96 and 1).
 func (e *BudgetExhaustedError) Error() string {
-	return fmt.Sprintf("bedrockguard: retry budget exhausted (%.1f available, %.1f needed)", e.Available, e.Cost)
+	return "bedrockguard: retry budget exhausted (" + budgetAmount(math.Floor(e.Available*100)/100) +
+		" available, " + budgetAmount(math.Ceil(e.Cost*100)/100) + " needed)"
+}
+
+// budgetAmount formats a budget amount with no trailing zeros: "0.96", "5".
+func budgetAmount(v float64) string {
+	return strconv.FormatFloat(v, 'f', -1, 64)
 }
 
 // last returns the class of e's last attempt.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync"
 	"time"
 
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
@@ -34,6 +35,7 @@ type opState struct {
 	history  []Attempt // one entry per retried attempt
 	pending  []error   // hand-off keys to delete when the operation ends
 	stop     stop
+	model    string // the input's model ID, for the log's rate limit
 }
 
 type stateKey struct{}
@@ -95,7 +97,7 @@ func (*initMiddleware) ID() string { return MiddlewareID }
 func (m *initMiddleware) HandleInitialize(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (
 	out middleware.InitializeOutput, md middleware.Metadata, err error,
 ) {
-	st := &opState{}
+	st := &opState{model: modelOf(in.Parameters)}
 	ctx = middleware.WithStackValue(ctx, stateKey{}, st)
 	out, md, err = next.HandleInitialize(ctx, in)
 	for _, k := range st.pending {
@@ -140,19 +142,29 @@ func (p *Policy) giveUp(ctx context.Context, st *opState, err error) *GiveUpErro
 	attempts = append(attempts, st.history...)
 	attempts = append(attempts, Attempt{Number: st.attempt(), Class: last})
 	g := &GiveUpError{Reason: reason, Attempts: attempts, Err: err}
-	p.log(ctx, g)
+	p.log(ctx, g, st.model)
 	p.opts.Observer.OnGiveUp(ctx, g)
 	return g
 }
 
-// log writes the one record per give-up. It carries classes, codes and
-// delays only: never the error message, which could echo request content.
-func (p *Policy) log(ctx context.Context, g *GiveUpError) {
+// log writes the one record per give-up, at most one per [LogInterval] and
+// key (region, model, operation, reason, error type): a storm of failing
+// calls is one line per key and interval, and the next line after a quiet
+// spell counts what was left out ("suppressed"). It carries classes, codes
+// and delays only: never the error message, which could echo request
+// content.
+func (p *Policy) log(ctx context.Context, g *GiveUpError, model string) {
 	logger := p.opts.Logger
 	if logger == nil {
 		logger = slog.Default()
 	}
 	if !logger.Enabled(ctx, slog.LevelWarn) {
+		return
+	}
+	op := awsmiddleware.GetOperationName(ctx)
+	key := logKey{region: awsmiddleware.GetRegion(ctx), model: model, op: op, reason: g.Reason, code: g.last().Code}
+	suppressed, ok := p.logs.allow(key, p.opts.Now())
+	if !ok {
 		return
 	}
 	classes := make([]string, len(g.Attempts))
@@ -163,12 +175,92 @@ func (p *Policy) log(ctx context.Context, g *GiveUpError) {
 			delays = append(delays, a.Delay)
 		}
 	}
-	logger.LogAttrs(ctx, slog.LevelWarn, "bedrock call failed, not retrying",
-		slog.String("operation", awsmiddleware.GetOperationName(ctx)),
+	attrs := []slog.Attr{
+		slog.String("operation", op),
 		slog.String("reason", g.Reason.String()),
 		slog.Int("attempts", len(g.Attempts)),
 		slog.Any("classes", classes),
 		slog.Any("delays", delays),
 		slog.String("error.type", g.last().Code),
-	)
+	}
+	if model != "" {
+		attrs = append(attrs, slog.String("model", model))
+	}
+	if suppressed > 0 {
+		attrs = append(attrs, slog.Int("suppressed", suppressed))
+	}
+	logger.LogAttrs(ctx, slog.LevelWarn, "bedrock call failed, not retrying", attrs...)
+}
+
+// LogInterval is the shortest time between two give-up records of one key.
+const LogInterval = 10 * time.Second
+
+// maxLogKeys bounds the rate limiter's memory: beyond it, keys quiet for an
+// interval are dropped (their suppressed count was 0 or is lost).
+const maxLogKeys = 1024
+
+type logKey struct {
+	region, model, op string
+	reason            Reason
+	code              string
+}
+
+type logState struct {
+	last       time.Time
+	suppressed int
+}
+
+// logLimiter lets one record per key through per LogInterval and counts the
+// others.
+type logLimiter struct {
+	mu   sync.Mutex
+	keys map[logKey]*logState
+}
+
+// allow reports whether a record of k may be written at now, and how many
+// records of k were suppressed since the last one written.
+func (l *logLimiter) allow(k logKey, now time.Time) (suppressed int, ok bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.keys == nil {
+		l.keys = make(map[logKey]*logState)
+	}
+	s := l.keys[k]
+	if s == nil {
+		if len(l.keys) >= maxLogKeys {
+			for kk, ss := range l.keys {
+				if now.Sub(ss.last) >= LogInterval && ss.suppressed == 0 {
+					delete(l.keys, kk)
+				}
+			}
+		}
+		l.keys[k] = &logState{last: now}
+		return 0, true
+	}
+	if now.Sub(s.last) < LogInterval {
+		s.suppressed++
+		return 0, false
+	}
+	suppressed = s.suppressed
+	s.last, s.suppressed = now, 0
+	return suppressed, true
+}
+
+// modelOf returns the model ID of a Bedrock Runtime operation's input.
+func modelOf(params any) string {
+	var id *string
+	switch in := params.(type) {
+	case *bedrockruntime.ConverseInput:
+		id = in.ModelId
+	case *bedrockruntime.ConverseStreamInput:
+		id = in.ModelId
+	case *bedrockruntime.InvokeModelInput:
+		id = in.ModelId
+	case *bedrockruntime.InvokeModelWithResponseStreamInput:
+		id = in.ModelId
+	}
+	if id == nil {
+		return ""
+	}
+	return *id
 }

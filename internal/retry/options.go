@@ -70,9 +70,12 @@ type Options struct {
 	// Rand returns a uniform number in [0, 1) for the jitter. It must be
 	// safe for concurrent use. Default math/rand/v2.Float64.
 	Rand func() float64
-	// Now is the clock used for deadline checks. Default time.Now.
+	// Now is the clock used for deadline checks and for the rate limit of
+	// the give-up log. Default time.Now.
 	Now func() time.Time
-	// Logger receives one Warn record per operation the policy gives up on.
+	// Logger receives one Warn record per operation the policy gives up on,
+	// at most one per 10 s for each region, model, operation, reason and
+	// error type; the next one counts the records left out ("suppressed").
 	// Default slog.Default() at the time of logging.
 	Logger *slog.Logger
 	// Classifier decides the class of each attempt's error. Default

@@ -16,6 +16,7 @@ type Policy struct {
 	opts    Options
 	budget  budget
 	pending sync.Map // error -> time.Duration, handed from GetRetryToken to RetryDelay
+	logs    logLimiter
 }
 
 // New returns a Policy for opts. Zero fields take their defaults; an invalid
