@@ -110,6 +110,15 @@ type anthropicSrc struct {
 }
 
 func (w *walk) anthropicBody(b []byte) (*int, bool) {
+	if f, ok := fastAnthropic(b); ok {
+		return w.fastAnthropicBody(&f), true
+	}
+	return w.anthropicBodyJSON(b)
+}
+
+// anthropicBodyJSON reads an Anthropic body with encoding/json: the bodies
+// fastAnthropic does not take.
+func (w *walk) anthropicBodyJSON(b []byte) (*int, bool) {
 	var r anthropicReq
 	if json.Unmarshal(b, &r) != nil || (r.Prompt == nil && r.Messages == nil) {
 		return nil, false
@@ -146,6 +155,37 @@ func (w *walk) anthropicBody(b []byte) (*int, bool) {
 	return firstInt(r.MaxTokens, r.MaxTokensToSample), true
 }
 
+// fastAnthropicBody counts a body read by fastAnthropic, in the order
+// anthropicBody counts it.
+func (w *walk) fastAnthropicBody(r *fastAnthropicReq) *int {
+	if r.prompt != nil {
+		w.text(*r.prompt)
+	}
+	w.tag(tagSystem)
+	w.anthropicContentValue(r.system)
+	if len(r.tools) > 0 {
+		w.tag(tagTool)
+		for _, t := range r.tools {
+			w.rawJSON(t)
+		}
+		if r.toolChoice == "any" || r.toolChoice == "tool" {
+			w.tokens += claudeToolPromptAny
+		} else {
+			w.tokens += claudeToolPromptAuto
+		}
+	}
+	for _, m := range r.messages {
+		w.tokens += messageOverhead
+		if m.role == "assistant" {
+			w.tag(tagAssistant)
+		} else {
+			w.tag(tagUser)
+		}
+		w.anthropicContentValue(m.content)
+	}
+	return firstInt(r.maxTokens, r.maxTokensToSample)
+}
+
 // anthropicContent counts a content value: a string or an array of blocks.
 func (w *walk) anthropicContent(raw json.RawMessage) bool {
 	if len(raw) == 0 || string(raw) == "null" {
@@ -178,6 +218,13 @@ func (w *walk) anthropicContentValue(v any) bool {
 		return true
 	case string:
 		w.text(v)
+		return true
+	case []*anthropicBlock: // read by fastAnthropic
+		for _, bl := range v {
+			if !w.anthropicBlock(bl) {
+				return false
+			}
+		}
 		return true
 	case []any:
 		for _, e := range v {

@@ -1,0 +1,10 @@
+package redisstore_test
+
+import (
+	"testing"
+
+	"github.com/bedrockguard/bedrockguard/internal/leakcheck"
+)
+
+// TestMain fails the package's tests when a goroutine outlives them.
+func TestMain(m *testing.M) { leakcheck.VerifyTestMain(m) }
