@@ -413,7 +413,7 @@ func fastAnthropic(b []byte) (r fastAnthropicReq, ok bool) {
 		case "max_tokens_to_sample":
 			return s.optInt(&r.maxTokensToSample)
 		case "system":
-			v, ok := s.content()
+			v, ok := s.content(true)
 			r.system = v
 			return ok
 		case "messages":
@@ -432,7 +432,7 @@ func fastAnthropic(b []byte) (r fastAnthropicReq, ok bool) {
 					case "role":
 						return s.optString(&m.role)
 					case "content":
-						v, ok := s.content()
+						v, ok := s.content(true)
 						m.content = v
 						return ok
 					}
@@ -469,32 +469,11 @@ func fastAnthropic(b []byte) (r fastAnthropicReq, ok bool) {
 	return r, r.prompt != nil || r.hasMessages
 }
 
-// content scans a top-level content value (system or a message's): as
-// anthropicContent decodes it, into []*anthropicBlock.
-func (s *fastScan) content() (any, bool) {
-	switch s.peek() {
-	case 'n':
-		return nil, s.lit("null")
-	case '"':
-		return s.strValue()
-	case '[':
-		var blocks []*anthropicBlock
-		ok := s.array(func() bool {
-			if s.peek() == 'n' {
-				return s.lit("null")
-			}
-			bl := &anthropicBlock{}
-			blocks = append(blocks, bl)
-			return s.block(bl, true)
-		})
-		return blocks, ok
-	}
-	return nil, false
-}
-
-// nested scans a block's content as anthropicContentValue reads it after
+// content scans a content value: a top-level one (system or a message's)
+// as anthropicContent decodes it into []*anthropicBlock (strict), or a
+// block's nested content as anthropicContentValue reads it after
 // encoding/json decoded it into interface values.
-func (s *fastScan) nested() (any, bool) {
+func (s *fastScan) content(strict bool) (any, bool) {
 	switch s.peek() {
 	case 'n':
 		return nil, s.lit("null")
@@ -508,7 +487,7 @@ func (s *fastScan) nested() (any, bool) {
 			}
 			bl := &anthropicBlock{}
 			blocks = append(blocks, bl)
-			return s.block(bl, false)
+			return s.block(bl, strict)
 		})
 		return blocks, ok
 	}
@@ -540,7 +519,7 @@ func (s *fastScan) block(bl *anthropicBlock, strict bool) bool {
 		case "context":
 			return s.optString(&bl.Context)
 		case "content":
-			v, ok := s.nested()
+			v, ok := s.content(false)
 			bl.Content = v
 			return ok
 		case "input":
