@@ -21,10 +21,8 @@ type quotaWarnings struct {
 	used    map[string]*atomic.Bool // configured model ID -> matched a call; read-only map
 	warned  sync.Map                // model ID warned about -> struct{}
 	nwarned atomic.Int32            // entries in warned, at most maxLoggedSources
-	firstMu sync.Mutex
-	first   time.Time // the first call's time
+	first   atomic.Int64            // the first call's time in Unix nanoseconds; 0 until then
 	checked atomic.Bool
-	pending atomic.Bool // first is set
 }
 
 func newQuotaWarnings(configured map[string]limiter.Limits) *quotaWarnings {
@@ -53,19 +51,13 @@ func (g *Guard) noteQuotaUse(modelID string, configured bool, src string) {
 	if w.checked.Load() {
 		return
 	}
-	if !w.pending.Load() {
-		w.firstMu.Lock()
-		if !w.pending.Load() {
-			w.first = now
-			w.pending.Store(true)
-		}
-		w.firstMu.Unlock()
+	f := w.first.Load()
+	if f == 0 {
+		w.first.CompareAndSwap(0, now.UnixNano())
 		return
 	}
-	w.firstMu.Lock()
-	first := w.first
-	w.firstMu.Unlock()
-	if now.Sub(first) < unusedQuotaAfter || !w.checked.CompareAndSwap(false, true) {
+	since := now.Sub(time.Unix(0, f))
+	if since < unusedQuotaAfter || !w.checked.CompareAndSwap(false, true) {
 		return
 	}
 	for id, u := range w.used {
@@ -74,7 +66,7 @@ func (g *Guard) noteQuotaUse(modelID string, configured bool, src string) {
 		}
 		g.logger().Warn("bedrockguard: a configured quota matched no call",
 			slog.String("gen_ai.request.model", id),
-			slog.Duration("since_first_call", now.Sub(first)),
+			slog.Duration("since_first_call", since),
 			slog.String("hint", "calls use the model ID exactly as configured (an inference profile prefix such as us. and a :0 suffix count)"))
 	}
 }

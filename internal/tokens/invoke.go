@@ -130,29 +130,46 @@ func (w *walk) anthropicBodyJSON(b []byte) (*int, bool) {
 	if !w.anthropicContent(r.System) {
 		return nil, false
 	}
-	if len(r.Tools) > 0 {
-		w.tag(tagTool)
-		for _, t := range r.Tools {
-			w.rawJSON(t)
-		}
-		if r.ToolChoice != nil && (r.ToolChoice.Type == "any" || r.ToolChoice.Type == "tool") {
-			w.tokens += claudeToolPromptAny
-		} else {
-			w.tokens += claudeToolPromptAuto
-		}
+	choice := ""
+	if r.ToolChoice != nil {
+		choice = r.ToolChoice.Type
 	}
+	w.anthropicTools(r.Tools, choice)
 	for _, m := range r.Messages {
-		w.tokens += messageOverhead
-		if m.Role == "assistant" {
-			w.tag(tagAssistant)
-		} else {
-			w.tag(tagUser)
-		}
+		w.anthropicMessage(m.Role)
 		if !w.anthropicContent(m.Content) {
 			return nil, false
 		}
 	}
 	return firstInt(r.MaxTokens, r.MaxTokensToSample), true
+}
+
+// anthropicTools counts an Anthropic body's tool definitions and the
+// tool-use system prompt Claude adds for them (larger when choice forces a
+// tool).
+func (w *walk) anthropicTools(tools []json.RawMessage, choice string) {
+	if len(tools) == 0 {
+		return
+	}
+	w.tag(tagTool)
+	for _, t := range tools {
+		w.rawJSON(t)
+	}
+	if choice == "any" || choice == "tool" {
+		w.tokens += claudeToolPromptAny
+	} else {
+		w.tokens += claudeToolPromptAuto
+	}
+}
+
+// anthropicMessage counts a message's overhead and role marker.
+func (w *walk) anthropicMessage(role string) {
+	w.tokens += messageOverhead
+	if role == "assistant" {
+		w.tag(tagAssistant)
+	} else {
+		w.tag(tagUser)
+	}
 }
 
 // fastAnthropicBody counts a body read by fastAnthropic, in the order
@@ -163,24 +180,9 @@ func (w *walk) fastAnthropicBody(r *fastAnthropicReq) *int {
 	}
 	w.tag(tagSystem)
 	w.anthropicContentValue(r.system)
-	if len(r.tools) > 0 {
-		w.tag(tagTool)
-		for _, t := range r.tools {
-			w.rawJSON(t)
-		}
-		if r.toolChoice == "any" || r.toolChoice == "tool" {
-			w.tokens += claudeToolPromptAny
-		} else {
-			w.tokens += claudeToolPromptAuto
-		}
-	}
+	w.anthropicTools(r.tools, r.toolChoice)
 	for _, m := range r.messages {
-		w.tokens += messageOverhead
-		if m.role == "assistant" {
-			w.tag(tagAssistant)
-		} else {
-			w.tag(tagUser)
-		}
+		w.anthropicMessage(m.role)
 		w.anthropicContentValue(m.content)
 	}
 	return firstInt(r.maxTokens, r.maxTokensToSample)
