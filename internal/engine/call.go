@@ -26,6 +26,9 @@ type Call struct {
 	Stream bool
 	// Priority is the caller's priority (see WithPriority in the root package).
 	Priority limiter.Priority
+	// Tenant is the caller's tenant (see WithTenant in the root package),
+	// "" when none was set.
+	Tenant string
 	// Started is when the operation entered the guard.
 	Started time.Time
 	// GenAIOperation is the OpenTelemetry gen_ai.operation.name of the
