@@ -88,8 +88,8 @@
 // [WithQuota], [WithLatency], [WithOutputFraction],
 // [WithFaults]); without any, a Server has one-minute windows, no quotas,
 // no latency, no faults and seed 0. New and [Server.SetFaults] check their
-// arguments and return an [*OptionError], naming the first invalid option
-// (and field), for a negative duration or limit, a window that is not
+// arguments and return a [*bedrockguard.OptionError], naming the first invalid option
+// (and field, prefixed "bedrocksim."), for a negative duration or limit, a window that is not
 // positive, or a fraction or rate outside [0, 1].
 //
 // # Time

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/types"
 
+	"github.com/bedrockguard/bedrockguard"
 	"github.com/bedrockguard/bedrockguard/bedrocksim"
 )
 
@@ -56,14 +57,14 @@ func ExampleNew() {
 }
 
 // New checks its options and names the first invalid one.
-func ExampleOptionError() {
+func ExampleNew_invalidOption() {
 	_, err := bedrocksim.New(bedrocksim.WithDefaultQuota(bedrocksim.Quota{TokensPerWindow: -1}))
-	var oe *bedrocksim.OptionError
+	var oe *bedrockguard.OptionError
 	if errors.As(err, &oe) {
 		fmt.Println(oe.Option)
 	}
 	fmt.Println(err)
 	// Output:
-	// WithDefaultQuota.TokensPerWindow
-	// bedrocksim: invalid option WithDefaultQuota.TokensPerWindow: -1 is negative
+	// bedrocksim.WithDefaultQuota.TokensPerWindow
+	// bedrockguard: invalid option bedrocksim.WithDefaultQuota.TokensPerWindow: -1 is negative
 }

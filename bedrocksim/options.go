@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/bedrockguard/bedrockguard"
+
 	"github.com/bedrockguard/bedrockguard/internal/simconfig"
 )
 
@@ -26,7 +28,7 @@ type Option func(*settings)
 func WithWindow(d time.Duration) Option {
 	return func(s *settings) {
 		if d <= 0 {
-			s.Fail(&OptionError{Option: "WithWindow", Err: fmt.Errorf("%v is not positive", d)})
+			s.Fail(optionError("WithWindow", fmt.Errorf("%v is not positive", d)))
 			return
 		}
 		s.Window = d
@@ -51,7 +53,7 @@ func WithQuota(modelID string, q Quota) Option {
 	name := "WithQuota(" + strconv.Quote(modelID) + ")"
 	return func(s *settings) {
 		if modelID == "" {
-			s.Fail(&OptionError{Option: name, Err: errors.New("empty model ID")})
+			s.Fail(optionError(name, errors.New("empty model ID")))
 			return
 		}
 		if err := q.check(name); err != nil {
@@ -74,7 +76,7 @@ func WithLatency(base, perOutputToken time.Duration) Option {
 			v    time.Duration
 		}{{"base", base}, {"perOutputToken", perOutputToken}} {
 			if d.v < 0 {
-				s.Fail(&OptionError{Option: "WithLatency", Err: fmt.Errorf("%s %v is negative", d.name, d.v)})
+				s.Fail(optionError("WithLatency", fmt.Errorf("%s %v is negative", d.name, d.v)))
 				return
 			}
 		}
@@ -89,7 +91,7 @@ func WithLatency(base, perOutputToken time.Duration) Option {
 func WithOutputFraction(f float64) Option {
 	return func(s *settings) {
 		if !inUnit(f) {
-			s.Fail(&OptionError{Option: "WithOutputFraction", Err: fmt.Errorf("%v is outside [0, 1]", f)})
+			s.Fail(optionError("WithOutputFraction", fmt.Errorf("%v is outside [0, 1]", f)))
 			return
 		}
 		s.OutputFraction = f
@@ -108,26 +110,17 @@ func WithFaults(f Faults) Option {
 	}
 }
 
-// OptionError reports an invalid [Option] given to [New], or an invalid
-// field of [Faults] given to [Server.SetFaults]: the option's name and the
-// cause, which it unwraps to. Use errors.As with a *OptionError.
-type OptionError struct {
-	// Option names the option and, for a struct argument, the field, such
-	// as "WithWindow", `WithQuota("amazon.nova-lite-v1:0").TokensPerWindow`,
-	// "WithFaults.Reset.Rate" or, from SetFaults,
-	// "Faults.ServiceUnavailable.Rate".
-	Option string
-	// Err is what is wrong with it.
-	Err error
+// optionError reports an invalid [Option] given to [New], or an invalid
+// field of [Faults] given to [Server.SetFaults], as a
+// *bedrockguard.OptionError whose Option is "bedrocksim." followed by the
+// option's name and, for a struct argument, the field, such as
+// "bedrocksim.WithWindow",
+// `bedrocksim.WithQuota("amazon.nova-lite-v1:0").TokensPerWindow`,
+// "bedrocksim.WithFaults.Reset.Rate" or, from SetFaults,
+// "bedrocksim.Faults.ServiceUnavailable.Rate".
+func optionError(option string, err error) error {
+	return &bedrockguard.OptionError{Option: "bedrocksim." + option, Err: err}
 }
-
-// Error returns "bedrocksim: invalid option <Option>: <Err>".
-func (e *OptionError) Error() string {
-	return "bedrocksim: invalid option " + e.Option + ": " + e.Err.Error()
-}
-
-// Unwrap returns the cause.
-func (e *OptionError) Unwrap() error { return e.Err }
 
 // defaultOutputCap bounds the default output-length draw (see
 // [WithOutputFraction]).
@@ -139,7 +132,7 @@ func newSettings(opts []Option) (settings, error) {
 	s := simconfig.Defaults[Quota, Faults]()
 	for _, o := range opts {
 		if o == nil {
-			s.Fail(&OptionError{Option: "Option", Err: errors.New("nil option")})
+			s.Fail(optionError("Option", errors.New("nil option")))
 			continue
 		}
 		o(&s)
@@ -148,7 +141,7 @@ func newSettings(opts []Option) (settings, error) {
 		return s, s.Err
 	}
 	bad := func(option, format string, args ...any) error {
-		return &OptionError{Option: option, Err: fmt.Errorf(format, args...)}
+		return optionError(option, fmt.Errorf(format, args...))
 	}
 	switch {
 	case s.Window <= 0:
@@ -170,7 +163,7 @@ func (q Quota) check(option string) error {
 		v    int64
 	}{{"RequestsPerWindow", q.RequestsPerWindow}, {"TokensPerWindow", q.TokensPerWindow}, {"TokensPerDay", q.TokensPerDay}} {
 		if f.v < 0 {
-			return &OptionError{Option: option + "." + f.name, Err: fmt.Errorf("%d is negative", f.v)}
+			return optionError(option+"."+f.name, fmt.Errorf("%d is negative", f.v))
 		}
 	}
 	return nil
@@ -180,7 +173,7 @@ func (q Quota) check(option string) error {
 // first field of f that is out of range.
 func (f Faults) check(prefix string) error {
 	bad := func(option, format string, args ...any) error {
-		return &OptionError{Option: prefix + option, Err: fmt.Errorf(format, args...)}
+		return optionError(prefix+option, fmt.Errorf(format, args...))
 	}
 	for _, t := range []struct {
 		name string

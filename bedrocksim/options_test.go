@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/types"
 
+	"github.com/bedrockguard/bedrockguard"
 	"github.com/bedrockguard/bedrockguard/bedrocksim"
 	"github.com/bedrockguard/bedrockguard/internal/simtest"
 )
@@ -48,14 +49,14 @@ func TestOptionErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			sim, err := bedrocksim.New(tt.opts...)
-			var oe *bedrocksim.OptionError
-			if sim != nil || !errors.As(err, &oe) || oe.Option != tt.option {
+			var oe *bedrockguard.OptionError
+			if sim != nil || !errors.As(err, &oe) || oe.Option != "bedrocksim."+tt.option {
 				t.Fatalf("New = %v, %v; want *OptionError for %s", sim, err, tt.option)
 			}
 			if errors.Unwrap(err) != oe.Err || oe.Err == nil {
 				t.Errorf("Unwrap = %v, want %v", errors.Unwrap(err), oe.Err)
 			}
-			if !strings.HasPrefix(err.Error(), "bedrocksim: invalid option "+tt.option+": ") {
+			if !strings.HasPrefix(err.Error(), "bedrockguard: invalid option bedrocksim."+tt.option+": ") {
 				t.Errorf("message %q", err)
 			}
 		})
@@ -93,9 +94,9 @@ func TestOptionsValid(t *testing.T) {
 // keeps the faults in force.
 func TestSetFaultsChecks(t *testing.T) {
 	sim, client, _ := start(t)
-	var oe *bedrocksim.OptionError
+	var oe *bedrockguard.OptionError
 	err := sim.SetFaults(bedrocksim.Faults{ServiceUnavailable: bedrocksim.Trigger{Next: 1, Rate: -0.5}})
-	if !errors.As(err, &oe) || oe.Option != "Faults.ServiceUnavailable.Rate" {
+	if !errors.As(err, &oe) || oe.Option != "bedrocksim.Faults.ServiceUnavailable.Rate" {
 		t.Fatalf("SetFaults = %v, want *OptionError for Faults.ServiceUnavailable.Rate", err)
 	}
 	if _, err := converse(t.Context(), client, haiku3, "hi", 10, noRetry); err != nil {

@@ -16,7 +16,7 @@
 //
 // ClientOption wraps the client's retryer ([Policy.Wrap]) and adds an
 // Initialize middleware that keeps the per-call attempt history and turns
-// a failure the policy gave up on into a [*GiveUpError]. Wiring twice
+// a failure the policy gave up on into a [*bedrockguard.GiveUpError]. Wiring twice
 // changes nothing.
 //
 // # What is retried
@@ -27,7 +27,7 @@
 //	throttle_requests          yes      1 s
 //	throttle_tokens            yes      1 s
 //	throttle_unknown           yes      1 s
-//	throttle_tokens_per_day    no       fails at once with a *GiveUpError
+//	throttle_tokens_per_day    no       fails at once with a *bedrockguard.GiveUpError
 //	model_not_ready            yes      2 s  (the SDK does not retry it)
 //	unavailable (500/502/503/504, reset, EOF)  yes  250 ms
 //	timeout                    yes      250 ms
@@ -59,7 +59,7 @@
 // 100 retries, retries can be no more than 10 % of successful attempts:
 // during a throttling storm the guard adds at most 10 % load instead of
 // multiplying it by MaxAttempts. A retry the budget cannot pay for is not
-// made: the call fails with a [*GiveUpError] whose Reason is
+// made: the call fails with a [*bedrockguard.GiveUpError] whose Reason is
 // [ReasonBudget].
 //
 // The budget replaces the SDK's per-client retry quota (500 tokens, 5 per
@@ -80,7 +80,7 @@
 //
 // When the policy gives up (attempts exhausted, budget empty, deadline too
 // close, or a throttle that cannot be retried), the operation returns a
-// [*GiveUpError] carrying the class and delay of every attempt, wrapped in
+// [*bedrockguard.GiveUpError] carrying the class and delay of every attempt, wrapped in
 // the client's *smithy.OperationError. It wraps the SDK's error, so
 // errors.As with *types.ThrottlingException or *retry.MaxAttemptsError keeps
 // working. The policy then logs one Warn record through slog (classes,

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/types"
 
+	"github.com/bedrockguard/bedrockguard"
 	"github.com/bedrockguard/bedrockguard/bedrocksim"
 	"github.com/bedrockguard/bedrockguard/retrypolicy"
 )
@@ -30,14 +31,14 @@ func ExamplePolicy_ClientOption() {
 
 	// Invalid options fail at New with a typed error.
 	_, err = retrypolicy.New(retrypolicy.WithMaxAttempts(0))
-	var oe *retrypolicy.OptionError
+	var oe *bedrockguard.OptionError
 	fmt.Println(errors.As(err, &oe), oe.Option)
-	// Output: true WithMaxAttempts
+	// Output: true retrypolicy.WithMaxAttempts
 }
 
 // Telling why a call failed after the policy gave up: here the account's
 // tokens-per-day quota is spent, which no retry can fix.
-func ExampleGiveUpError() {
+func ExamplePolicy_ClientOption_giveUp() {
 	sim, err := bedrocksim.New(bedrocksim.WithDefaultQuota(bedrocksim.Quota{TokensPerDay: 10}))
 	if err != nil {
 		panic(err)
@@ -57,7 +58,7 @@ func ExampleGiveUpError() {
 		}},
 		InferenceConfig: &types.InferenceConfiguration{MaxTokens: aws.Int32(100)},
 	})
-	if g, ok := errors.AsType[*retrypolicy.GiveUpError](err); ok {
+	if g, ok := errors.AsType[*bedrockguard.GiveUpError](err); ok {
 		fmt.Println(g.Reason, len(g.Attempts), g.Attempts[0].Class.Kind)
 	}
 	// Output: not_retryable 1 throttle_tokens_per_day

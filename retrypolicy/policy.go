@@ -6,6 +6,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
 
+	"github.com/bedrockguard/bedrockguard"
 	"github.com/bedrockguard/bedrockguard/classify"
 	"github.com/bedrockguard/bedrockguard/internal/retry"
 )
@@ -18,7 +19,8 @@ type Policy struct{ p *retry.Policy }
 type Option func(*retry.Options) error
 
 // New returns a Policy with the defaults of the package doc changed by
-// opts, or an [*OptionError] for an invalid option.
+// opts, or a [*bedrockguard.OptionError] for an invalid option (its Option
+// is prefixed "retrypolicy.").
 func New(opts ...Option) (*Policy, error) {
 	var o retry.Options
 	for _, opt := range opts {
@@ -28,7 +30,7 @@ func New(opts ...Option) (*Policy, error) {
 	}
 	p, err := retry.New(o)
 	if err != nil {
-		return nil, &OptionError{Option: "New", Err: err}
+		return nil, &bedrockguard.OptionError{Option: "retrypolicy.New", Err: err}
 	}
 	return &Policy{p: p}, nil
 }
@@ -38,7 +40,7 @@ func New(opts ...Option) (*Policy, error) {
 func WithMaxAttempts(n int) Option {
 	return func(o *retry.Options) error {
 		if n < 1 || n > 100 {
-			return &OptionError{Option: "WithMaxAttempts", Err: fmt.Errorf("%d is outside [1, 100]", n)}
+			return &bedrockguard.OptionError{Option: "retrypolicy.WithMaxAttempts", Err: fmt.Errorf("%d is outside [1, 100]", n)}
 		}
 		o.MaxAttempts = n
 		return nil
@@ -51,7 +53,7 @@ func WithMaxAttempts(n int) Option {
 func WithClassifier(c classify.Classifier) Option {
 	return func(o *retry.Options) error {
 		if c == nil {
-			return &OptionError{Option: "WithClassifier", Err: fmt.Errorf("nil classifier")}
+			return &bedrockguard.OptionError{Option: "retrypolicy.WithClassifier", Err: fmt.Errorf("nil classifier")}
 		}
 		o.Classifier = c
 		return nil
@@ -66,7 +68,7 @@ func (p *Policy) Wrap(inner aws.Retryer) aws.RetryerV2 { return p.p.Wrap(inner) 
 
 // ClientOption returns a bedrockruntime option that wires the policy into a
 // client: it wraps the client's Retryer and adds the middleware that keeps
-// each call's attempt history and returns a [*GiveUpError] when the policy
+// each call's attempt history and returns a [*bedrockguard.GiveUpError] when the policy
 // gives up. Applying it twice changes nothing more.
 //
 //	client := bedrockruntime.NewFromConfig(cfg, policy.ClientOption())
@@ -75,32 +77,6 @@ func (p *Policy) Wrap(inner aws.Retryer) aws.RetryerV2 { return p.p.Wrap(inner) 
 // still overrides the policy's attempts, as the SDK re-wraps the retryer
 // after client options run.
 func (p *Policy) ClientOption() func(*bedrockruntime.Options) { return p.p.ClientOption() }
-
-// OptionError reports an invalid option given to [New]: the option's name
-// and the cause, which it unwraps to. Use errors.As with a *OptionError.
-type OptionError struct {
-	// Option names the option.
-	Option string
-	// Err is what is wrong with it.
-	Err error
-}
-
-// Error returns "retrypolicy: invalid option <Option>: <Err>".
-func (e *OptionError) Error() string {
-	return "retrypolicy: invalid option " + e.Option + ": " + e.Err.Error()
-}
-
-// Unwrap returns the cause.
-func (e *OptionError) Unwrap() error { return e.Err }
-
-// GiveUpError is returned, wrapped in the client's *smithy.OperationError,
-// when the policy gives up on a failing call: attempts ran out, the retry
-// budget or the context deadline stopped a retry, or the error cannot be
-// fixed by retrying (a tokens-per-day throttle, say). It wraps the SDK's
-// error, so errors.As with *types.ThrottlingException still works on the
-// result. Its Attempts list every attempt: its Number, the Class of its
-// error and the Delay chosen after it. Use errors.As with a *GiveUpError.
-type GiveUpError = retry.GiveUpError
 
 // Reason says why the policy stopped retrying a call.
 type Reason = retry.Reason

@@ -1,8 +1,8 @@
 // Package simtest gives this module's tests and tools the simulator's
 // settings that are not public options of package bedrocksim. Each function
 // returns a bedrocksim.Option; bedrocksim.New checks the value and fails
-// with a *bedrocksim.OptionError naming the setting (such as
-// "TokensPerDelta") if it is out of range.
+// with a *bedrockguard.OptionError naming the setting (such as
+// "bedrocksim.TokensPerDelta") if it is out of range.
 package simtest
 
 import (
