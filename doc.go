@@ -22,6 +22,15 @@
 // [Guard] made with [New] gives [Guard.ClientOption] for one client or one
 // call. Clients of other services are never touched.
 //
+// # Spillover
+//
+// [WithSpillover] gives a model alternates ([Route]: other inference
+// profiles, models or Regions). A call goes to one when the guard predicts
+// that it would be admitted sooner there than within its deadline or the
+// route's MaxWait on the model asked for, or after the model answered a
+// tokens-per-day throttle, ModelNotReady or throttles the retry policy gave
+// up on. [ServedBy] tells where a call was served.
+//
 // # Options and errors
 //
 // Options are functions, validated when the guard is made: an invalid one
@@ -30,12 +39,20 @@
 // paces a model from its first throttle on), 5 attempts per call, the
 // stream peek on, an in-process pacing store, no observer.
 //
-// A call the guard refuses or gives up on fails with one of three typed
+// A call the guard refuses or gives up on fails with one of four typed
 // errors, wrapped in the SDK's *smithy.OperationError: [*DeadlineError]
 // (admission would come after the context deadline; nothing was sent),
 // [*TooLargeError] (the reservation can never fit the quota; nothing was
-// sent) and [*GiveUpError] (retries ended). Every error message starts with
-// "bedrockguard: ".
+// sent), [*BudgetError] (a tokens-per-day quota or a tenant budget cannot
+// hold the reservation; nothing was sent) and [*GiveUpError] (retries
+// ended). Every error message starts with "bedrockguard: ".
+//
+// # Tenants and budgets
+//
+// [WithTenant] names the tenant of a call; within one model's quota,
+// tenants share by weighted fair queueing ([WithTenantPolicy] sets weights
+// and per-tenant token budgets). [Quota].TokensPerDay is counted in the
+// pacing store, and [Guard.State] forecasts when it runs out.
 //
 // # Events
 //

@@ -91,7 +91,7 @@ func New(opts ...Option) (*Guard, error) {
 
 		StreamIdleTimeout: s.StreamIdle,
 		StreamPeek:        s.StreamPeek,
-	})
+	}.WithRoutes(s.Routes, g.apply))
 	if err != nil {
 		return nil, err
 	}
@@ -127,11 +127,6 @@ func LoadOption(opts ...Option) config.LoadOptionsFunc {
 	if err != nil {
 		return func(*config.LoadOptions) error { return err }
 	}
-	return g.LoadOption()
-}
-
-// LoadOption returns g as an option for config.LoadDefaultConfig.
-func (g *Guard) LoadOption() config.LoadOptionsFunc {
 	return config.WithServiceOptions(g.serviceOption)
 }
 
@@ -142,12 +137,9 @@ func (g *Guard) ClientOption() func(*bedrockruntime.Options) {
 	return g.apply
 }
 
-// AddTo adds the guard's middlewares to a Bedrock Runtime stack, for users
-// who compose their own stack (see package middleware). Unlike
-// [Guard.ClientOption] it cannot wrap the client's retryer, so retries are
-// classified and reported but follow the client's own retry policy. It is
-// idempotent.
-func (g *Guard) AddTo(stack *middleware.Stack) error {
+// addTo adds the guard's middlewares to a Bedrock Runtime stack; it is
+// idempotent. [Guard.ClientOption] adds it and wraps the client's retryer.
+func (g *Guard) addTo(stack *middleware.Stack) error {
 	if err := g.engine.AddTo(stack); err != nil {
 		return err
 	}
@@ -164,7 +156,7 @@ func (g *Guard) serviceOption(serviceID string, o any) {
 }
 
 func (g *Guard) apply(o *bedrockruntime.Options) {
-	o.APIOptions = append(o.APIOptions, g.AddTo)
+	o.APIOptions = append(o.APIOptions, g.addTo)
 	if !g.s.ObserveOnly {
 		o.Retryer = g.policy.Wrap(o.Retryer)
 	}
@@ -181,11 +173,18 @@ func (g *Guard) limits(modelID string) limiter.Limits {
 }
 
 // State returns the current pacing state of a model in a region: each
-// axis' adaptive rate per window, bucket level and whether it is paced. With
-// a shared store it asks the store.
+// axis' adaptive rate per window, bucket level and whether it is paced,
+// and, for a model with a tokens-per-day quota, the day's remainder and the
+// forecast of when it runs out at the current rate (measured between
+// successive calls of State). With a shared store it asks the store.
 func (g *Guard) State(ctx context.Context, region, modelID string) pacing.KeyState {
 	q, _ := g.quota(modelID)
-	return g.limiter.State(ctx, region+"/"+modelID, g.limiter.KeyConfig(q))
+	key := region + "/" + modelID
+	st := g.limiter.State(ctx, key, g.limiter.KeyConfig(q))
+	if d := g.limiter.DayState(ctx, key, q); d.Limited {
+		st.DayLimited, st.DayRemaining, st.DayEmptyIn = true, d.Remaining, d.EmptyIn
+	}
+	return st
 }
 
 // Outstanding returns the number of admitted attempts whose reservation is
@@ -199,8 +198,14 @@ type guardErrors struct{}
 func (guardErrors) Classify(err error) classify.Class {
 	var de *DeadlineError
 	var tl *TooLargeError
-	if errors.As(err, &de) || errors.As(err, &tl) {
+	var be *BudgetError
+	if errors.As(err, &de) || errors.As(err, &tl) || errors.As(err, &be) {
 		return classify.Class{Kind: classify.NotRetryable, Code: "PacingRejected"}
+	}
+	if re, ok := errors.AsType[*engine.RouteError](err); ok {
+		// Served on a spillover route's client, which retried it already.
+		c := classify.Classify(re.Err)
+		return classify.Class{Kind: classify.NotRetryable, Code: c.Code}
 	}
 	return classify.Class{}
 }

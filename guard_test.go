@@ -183,7 +183,9 @@ func TestThrottleIsRetriedAndLowersTheRate(t *testing.T) {
 	if obs.lowered != 1 {
 		t.Fatalf("rate lowered %d times, want once (the second throttle falls in the cooldown)", obs.lowered)
 	}
-	if r := g.State(ctx, "us-east-1", haiku).Rate[pacing.Tokens]; r < 600_000 || r > 610_000 {
+	// 0.6 x, plus the little the rate regrew while the retry waited out
+	// the half cooldown a throttle leaves (0.05 window: 1.9 %).
+	if r := g.State(ctx, "us-east-1", haiku).Rate[pacing.Tokens]; r < 600_000 || r > 625_000 {
 		t.Fatalf("token rate %v, want 0.6 x the configured quota", r)
 	}
 	assertNoLeak(t, g)

@@ -82,7 +82,7 @@ func (p *panicky) End(context.Context, *bedrockguard.Call, error) {
 
 // TestPanickingCallbacksAreContained: a panic in any Observer method or in a
 // Classifier is contained (not re-raised), the reservation is settled or
-// released and End is called (issue 14, item 2).
+// released and End is called (issue 14, item 4).
 func TestPanickingCallbacksAreContained(t *testing.T) {
 	for _, at := range []string{"Start", "Paced", "AttemptStart", "AttemptEnd", "Settled", "End", "Classify"} {
 		t.Run(at, func(t *testing.T) {
@@ -117,7 +117,7 @@ func TestPanickingCallbacksAreContained(t *testing.T) {
 // TestCancelledInFlightCountsAsCharged: a call cancelled after its request
 // was sent, before the answer, keeps its reservation charged (Bedrock
 // counted it when it admitted it); a call refused by the service is
-// released (issue 14, item 3).
+// released (issue 14, item 6).
 func TestCancelledInFlightCountsAsCharged(t *testing.T) {
 	_, cfg := newSim(t, bedrocksim.WithFaults(bedrocksim.Faults{SlowHeaders: bedrocksim.Trigger{Next: 1}, SlowHeadersDelay: time.Hour}))
 	g, err := bedrockguard.Install(&cfg, bedrockguard.WithDefaultQuota(bedrockguard.Quota{TokensPerWindow: 100_000, Window: time.Hour}),

@@ -25,13 +25,24 @@ type Quota struct {
 	// is a minute): input tokens plus output tokens times the model's
 	// output burndown, with max_tokens reserved when a call is admitted.
 	TokensPerWindow int64
-	// TokensPerDay is the daily token quota. It is validated but not paced
-	// against: Bedrock fails calls past it with a tokens-per-day throttle,
-	// which the guard classifies, reports and does not retry.
+	// TokensPerDay is the daily token quota ("Model invocation max tokens
+	// per day"). The guard counts every call against it in the pacing store
+	// (so a shared store counts the fleet's): a bucket of TokensPerDay that
+	// refills continuously over Day, charged with each reservation and
+	// settled to reported usage. A call whose reservation the day's
+	// remainder cannot hold fails at once with a [*BudgetError] (Scope
+	// "day"), nothing sent. [Guard.State] reports the remainder and when it
+	// runs out at the current rate.
 	TokensPerDay int64
 	// Window is the quota period; zero means one minute. Tests and the
 	// simulator use a few seconds.
 	Window time.Duration
+	// Day is the period of TokensPerDay; zero means 24 hours. Bedrock does
+	// not document whether its day is rolling or a calendar day; the guard
+	// treats it as rolling, a bucket that refills continuously like the
+	// per-minute ones (docs/bedrock.md, "Tokens per day"). Tests and the
+	// simulator use a shorter day.
+	Day time.Duration
 }
 
 // maxQuota bounds every quota field: far above any real quota, small enough
@@ -56,6 +67,9 @@ func (q Quota) validate(option string) error {
 	if q.Window > 24*time.Hour {
 		return bad("Window %v is over a day", q.Window)
 	}
+	if q.Day != 0 && (q.Day < time.Second || q.Day > 7*24*time.Hour) {
+		return bad("Day %v is outside [1s, 7 days]", q.Day)
+	}
 	return nil
 }
 
@@ -64,6 +78,8 @@ func (q Quota) limits() limiter.Limits {
 		RequestsPerWindow: float64(q.RequestsPerWindow),
 		TokensPerWindow:   float64(q.TokensPerWindow),
 		Window:            q.Window,
+		TokensPerDay:      float64(q.TokensPerDay),
+		Day:               q.Day,
 	}
 }
 

@@ -10,15 +10,15 @@ import (
 // http.DefaultTransport whose request bodies are buffered before they are
 // sent.
 //
-// Why: smithy-go closes a request's body as soon as http.Client.Do returns.
-// On loopback the response (a stream's first frame) can arrive before
-// net/http's write loop has made its final read of that body; the read then
-// fails, and net/http closes the connection under the stream, which the
-// application sees as "use of closed network connection" (about 1 stream
-// in 400 in our loopback tests, with kept-alive connections and streams
-// that end in an exception; docs/bedrock.md#use-of-closed-network-connection). With the body buffered the transport never reads
-// the SDK's closed body: 0 in 1800 in the same test. Real networks rarely
-// lose this race, and the simulator's answers are unchanged.
+// Why: smithy-go closes a request's body as soon as http.Client.Do returns,
+// and its closed body answers io.WriterTo with io.EOF. net/http reads a body
+// once more after sending it; when the response (a stream's first frame, on
+// loopback) has arrived before that read, the read fails and net/http
+// closes the connection under the response: the application sees "use of
+// closed network connection" (docs/bedrock.md#use-of-closed-network-connection).
+// With the body buffered the transport never reads the SDK's closed body.
+// The simulator's stream head start makes the race rare for other clients;
+// this client does not depend on it.
 func httpClient() *http.Client {
 	return &http.Client{Transport: bufferBodies{http.DefaultTransport.(*http.Transport).Clone()}}
 }

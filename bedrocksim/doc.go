@@ -16,9 +16,9 @@
 //   - errors carry X-Amzn-ErrorType "<Code>:http://internal.amazon.com/coral/com.amazon.bedrock/",
 //     x-amzn-RequestId and a {"message": ...} body: ThrottlingException and
 //     ModelNotReadyException (429), ServiceUnavailableException (503),
-//     ValidationException (400: malformed JSON, unknown model, empty
-//     messages, max tokens above the model limit, input too long, body over
-//     20 MiB);
+//     ValidationException (400: malformed JSON, an unknown model identifier,
+//     empty messages, max tokens above the model limit, input too long, body
+//     over 20 MiB);
 //   - Converse answers output.message, stopReason, usage and metrics;
 //   - InvokeModel answers the family's body (Anthropic Messages, Nova,
 //     Titan Text, Llama, Mistral, Cohere Command R) plus the
@@ -30,7 +30,19 @@
 //     metrics). InvokeModelWithResponseStream sends chunk events whose
 //     base64 bytes are the family's streaming JSON; the last one carries
 //     "amazon-bedrock-invocationMetrics". The 200 headers go out together
-//     with the first frame.
+//     with the first frame, no sooner than 5 ms after the request whatever
+//     the latency settings (docs/bedrock.md#use-of-closed-network-connection).
+//
+// # Models
+//
+// The simulator serves a fixed list of Anthropic Claude, Amazon Nova and
+// Titan Text, Meta Llama, Mistral and Cohere Command R models, and accepts
+// exactly the identifiers Bedrock accepts for them: the model ID with its
+// version suffix, its cross-Region inference profile IDs ("us.", "eu.",
+// "apac.", "global." ... prefixes) and the ARNs of both. Anything else (a
+// misspelling, a missing ":0", an unknown prefix) gets Bedrock's answer, a
+// 400 ValidationException "The provided model identifier is invalid."
+// (docs/bedrock.md#model-identifiers).
 //
 // # Tokens
 //

@@ -37,6 +37,9 @@ func (c *call) admit() (admission, bool) {
 			q = s.opts.DefaultQuota
 		}
 		a.ledger = newLedger(q, s.opts.Window, now)
+		if s.opts.Day > 0 {
+			a.ledger.day.span = s.opts.Day
+		}
 		s.ledgers[c.key] = a.ledger
 	}
 	a.ledger.setScaleAt(now, s.faults.quotaScale(now))
@@ -139,6 +142,15 @@ func (c *call) invoke() {
 	c.settle(a, u, endedComplete)
 }
 
+// streamHeadStart is the least time between a stream request and its
+// first frame, whatever the latency settings. Bedrock never answers faster
+// (a model has to start), and a simulator that answers sooner lets the SDK's
+// default client lose a race on loopback: net/http, still finishing with the
+// request body when the response arrives, closes the connection under the
+// stream ("use of closed network connection";
+// docs/bedrock.md#use-of-closed-network-connection).
+const streamHeadStart = 5 * time.Millisecond
+
 // stream sends the frames of shape, pacing deltas by the latency model, and
 // cuts the stream with a throttlingException if the fault hit this call.
 func (c *call) stream(a admission, res *result, h uint64, shape streamShape) {
@@ -175,7 +187,7 @@ func (c *call) stream(a admission, res *result, h uint64, shape streamShape) {
 		events++
 		return sw.send(f) == nil
 	}
-	if !sleep(ctx, c.s.opts.LatencyBase) {
+	if !sleep(ctx, max(c.s.opts.LatencyBase, streamHeadStart)) {
 		return
 	}
 	for _, f := range shape.start(res) {

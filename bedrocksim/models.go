@@ -28,53 +28,176 @@ type modelInfo struct {
 	burndown int
 }
 
-// lookupModel resolves a model ID, inference-profile ID ("us.", "eu.",
-// "global." ... prefixes) or Bedrock ARN to a [modelInfo]. It reports false for
-// IDs the simulator does not serve; those get a ValidationException.
+// lookupModel resolves what Bedrock accepts as a model identifier for the
+// models the simulator serves, exactly as written (docs/bedrock.md#model-identifiers):
+//
+//   - a foundation model ID, "anthropic.claude-3-5-haiku-20241022-v1:0";
+//   - a cross-Region inference profile ID, that ID behind a geography
+//     prefix ("us.", "eu.", "apac.", "global.", and "us-gov.", "jp.",
+//     "au.", "ca.");
+//   - the ARN of either: "arn:aws:bedrock:<region>::foundation-model/<id>",
+//     "arn:aws:bedrock:<region>:<account>:inference-profile/<profile id>"
+//     (partitions aws, aws-us-gov, aws-cn; Bedrock also takes a profile ARN
+//     with no account).
+//
+// It reports false for anything else (a misspelt ID, a missing or extra
+// version suffix, an unknown prefix); Bedrock answers those with a 400
+// ValidationException, "The provided model identifier is invalid.".
 func lookupModel(id string) (modelInfo, bool) {
-	base := baseModelID(id)
-	for _, e := range modelTable {
-		if strings.HasPrefix(base, e.prefix) {
-			return e.model, true
+	if strings.HasPrefix(id, "arn:") {
+		return lookupARN(id)
+	}
+	if m, ok := models[id]; ok {
+		return m, true
+	}
+	if base, ok := cutGeography(id); ok {
+		m, ok := models[base]
+		return m, ok
+	}
+	return modelInfo{}, false
+}
+
+// lookupARN resolves a foundation-model or inference-profile ARN.
+func lookupARN(arn string) (modelInfo, bool) {
+	// arn:partition:bedrock:region:account:resource; the resource (a model
+	// ID) may itself hold colons.
+	p := strings.SplitN(arn, ":", 6)
+	if len(p) != 6 || p[2] != "bedrock" || !validRegion(p[3]) {
+		return modelInfo{}, false
+	}
+	switch p[1] {
+	case "aws", "aws-us-gov", "aws-cn":
+	default:
+		return modelInfo{}, false
+	}
+	account, resource := p[4], p[5]
+	if id, ok := strings.CutPrefix(resource, "foundation-model/"); ok && account == "" {
+		m, ok := models[id]
+		return m, ok
+	}
+	if id, ok := strings.CutPrefix(resource, "inference-profile/"); ok && (account == "" || validAccount(account)) {
+		if base, ok := cutGeography(id); ok {
+			m, ok := models[base]
+			return m, ok
 		}
 	}
 	return modelInfo{}, false
 }
 
-// baseModelID strips an ARN and a cross-region prefix from id.
+// geographies are the prefixes of Bedrock's cross-Region inference
+// profile IDs.
+var geographies = []string{"us.", "eu.", "apac.", "global.", "us-gov.", "jp.", "au.", "ca."}
+
+// cutGeography removes the geography prefix of an inference profile ID.
+func cutGeography(id string) (string, bool) {
+	for _, g := range geographies {
+		if base, ok := strings.CutPrefix(id, g); ok {
+			return base, true
+		}
+	}
+	return "", false
+}
+
+func validRegion(r string) bool {
+	if r == "" {
+		return false
+	}
+	for _, c := range r {
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+func validAccount(a string) bool {
+	if len(a) != 12 {
+		return false
+	}
+	for _, c := range a {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// baseModelID is the foundation model ID behind id (a model ID, an
+// inference profile ID or an ARN of either), as Anthropic bodies report it.
 func baseModelID(id string) string {
 	if strings.HasPrefix(id, "arn:") {
-		if i := strings.LastIndexByte(id, '/'); i >= 0 {
+		if i := strings.IndexByte(id, '/'); i >= 0 {
 			id = id[i+1:]
 		}
 	}
-	for _, p := range []string{"us-gov.", "global.", "apac.", "us.", "eu.", "jp.", "au.", "ca."} {
-		if strings.HasPrefix(id, p) {
-			return id[len(p):]
-		}
+	if base, ok := cutGeography(id); ok {
+		return base
 	}
 	return id
 }
 
-// modelTable is matched in order, most specific prefix first. The models
-// with burndown 5 are the ones AWS lists as 5x
+// models are the foundation models the simulator serves, by their exact
+// Bedrock model IDs (docs/bedrock.md#model-identifiers). The models with
+// burndown 5 are the ones AWS lists as 5x
 // (docs/bedrock.md#reservation-burndown-and-settlement).
-var modelTable = []struct {
-	prefix string
-	model  modelInfo
-}{
-	{"anthropic.claude-3-7-sonnet", modelInfo{familyAnthropic, 64000, 200000, 5}},
-	{"anthropic.claude-sonnet-4", modelInfo{familyAnthropic, 64000, 200000, 5}},
-	{"anthropic.claude-haiku-4-5", modelInfo{familyAnthropic, 64000, 200000, 5}},
-	{"anthropic.claude-opus-4-5", modelInfo{familyAnthropic, 64000, 200000, 5}},
-	{"anthropic.claude-opus-4", modelInfo{familyAnthropic, 32000, 200000, 5}},
-	{"anthropic.claude-3-5", modelInfo{familyAnthropic, 8192, 200000, 1}},
-	{"anthropic.claude", modelInfo{familyAnthropic, 4096, 200000, 1}},
-	{"amazon.nova-premier", modelInfo{familyNova, 32000, 1000000, 1}},
-	{"amazon.nova-micro", modelInfo{familyNova, 10000, 128000, 1}},
-	{"amazon.nova", modelInfo{familyNova, 10000, 300000, 1}},
-	{"amazon.titan-text", modelInfo{familyTitan, 8192, 32000, 1}},
-	{"meta.llama", modelInfo{familyLlama, 2048, 128000, 1}},
-	{"mistral.", modelInfo{familyMistral, 8192, 32000, 1}},
-	{"cohere.command", modelInfo{familyCohere, 4000, 128000, 1}},
-}
+var models = func() map[string]modelInfo {
+	m := map[string]modelInfo{}
+	add := func(info modelInfo, ids ...string) {
+		for _, id := range ids {
+			m[id] = info
+		}
+	}
+	add(modelInfo{familyAnthropic, 64000, 200000, 5},
+		"anthropic.claude-3-7-sonnet-20250219-v1:0",
+		"anthropic.claude-sonnet-4-20250514-v1:0",
+		"anthropic.claude-sonnet-4-5-20250929-v1:0",
+		"anthropic.claude-haiku-4-5-20251001-v1:0",
+		"anthropic.claude-opus-4-5-20251101-v1:0")
+	add(modelInfo{familyAnthropic, 32000, 200000, 5},
+		"anthropic.claude-opus-4-20250514-v1:0",
+		"anthropic.claude-opus-4-1-20250805-v1:0")
+	add(modelInfo{familyAnthropic, 8192, 200000, 1},
+		"anthropic.claude-3-5-haiku-20241022-v1:0",
+		"anthropic.claude-3-5-sonnet-20241022-v2:0")
+	// Claude 3.5 Sonnet (June 2024) takes at most 4096 on Bedrock, though
+	// Anthropic's API allows 8192 (docs/bedrock.md#model-identifiers).
+	add(modelInfo{familyAnthropic, 4096, 200000, 1},
+		"anthropic.claude-3-5-sonnet-20240620-v1:0",
+		"anthropic.claude-3-haiku-20240307-v1:0",
+		"anthropic.claude-3-sonnet-20240229-v1:0",
+		"anthropic.claude-3-opus-20240229-v1:0")
+	add(modelInfo{familyNova, 32000, 1000000, 1}, "amazon.nova-premier-v1:0")
+	add(modelInfo{familyNova, 10000, 128000, 1}, "amazon.nova-micro-v1:0")
+	add(modelInfo{familyNova, 10000, 300000, 1},
+		"amazon.nova-lite-v1:0",
+		"amazon.nova-pro-v1:0",
+		"amazon.nova-2-lite-v1:0")
+	add(modelInfo{familyTitan, 8192, 32000, 1},
+		"amazon.titan-text-express-v1",
+		"amazon.titan-text-lite-v1",
+		"amazon.titan-text-premier-v1:0")
+	add(modelInfo{familyLlama, 2048, 128000, 1},
+		"meta.llama3-8b-instruct-v1:0",
+		"meta.llama3-70b-instruct-v1:0",
+		"meta.llama3-1-8b-instruct-v1:0",
+		"meta.llama3-1-70b-instruct-v1:0",
+		"meta.llama3-1-405b-instruct-v1:0",
+		"meta.llama3-2-1b-instruct-v1:0",
+		"meta.llama3-2-3b-instruct-v1:0",
+		"meta.llama3-2-11b-instruct-v1:0",
+		"meta.llama3-2-90b-instruct-v1:0",
+		"meta.llama3-3-70b-instruct-v1:0",
+		"meta.llama4-scout-17b-instruct-v1:0",
+		"meta.llama4-maverick-17b-instruct-v1:0")
+	add(modelInfo{familyMistral, 8192, 32000, 1},
+		"mistral.mistral-7b-instruct-v0:2",
+		"mistral.mixtral-8x7b-instruct-v0:1",
+		"mistral.mistral-small-2402-v1:0",
+		"mistral.mistral-large-2402-v1:0",
+		"mistral.mistral-large-2407-v1:0",
+		"mistral.pixtral-large-2502-v1:0")
+	add(modelInfo{familyCohere, 4000, 128000, 1},
+		"cohere.command-r-v1:0",
+		"cohere.command-r-plus-v1:0")
+	return m
+}()

@@ -68,7 +68,8 @@ func WithQuota(modelID string, q Quota) Option {
 // the first output token, then perOutputToken for each token. Streams pace
 // their deltas with it, and it is what the responses report as latencyMs
 // and invocation latency, so reported latencies are deterministic. Neither
-// may be negative.
+// may be negative. A stream's first frame waits at least 5 ms whatever base
+// is (see the package doc).
 func WithLatency(base, perOutputToken time.Duration) Option {
 	return func(s *settings) {
 		for _, d := range []struct {
@@ -150,6 +151,8 @@ func newSettings(opts []Option) (settings, error) {
 		return s, bad("TokensPerDelta", "%d is not positive", s.TokensPerDelta)
 	case s.MaxBodyBytes <= 0:
 		return s, bad("MaxBodyBytes", "%d is not positive", s.MaxBodyBytes)
+	case s.Day < 0:
+		return s, bad("Day", "%v is negative", s.Day)
 	case s.CacheTTL <= 0:
 		return s, bad("CacheTTL", "%v is not positive", s.CacheTTL)
 	}

@@ -45,6 +45,7 @@ func TestOptionErrors(t *testing.T) {
 		{"zero cache TTL", []bedrocksim.Option{simtest.CacheTTL(0)}, "CacheTTL"},
 		{"negative tokens per delta", []bedrocksim.Option{simtest.TokensPerDelta(-1)}, "TokensPerDelta"},
 		{"negative body size", []bedrocksim.Option{simtest.MaxBodyBytes(-1)}, "MaxBodyBytes"},
+		{"negative day", []bedrocksim.Option{simtest.Day(-time.Second)}, "Day"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

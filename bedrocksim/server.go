@@ -102,18 +102,6 @@ func (s *Server) Close() error {
 	return hs.Close()
 }
 
-// Shutdown gracefully stops a server started with [Server.Start], waiting
-// for in-flight calls until ctx ends.
-func (s *Server) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	hs := s.hs
-	s.mu.Unlock()
-	if hs == nil {
-		return nil
-	}
-	return hs.Shutdown(ctx)
-}
-
 // Config returns an aws.Config for the real bedrockruntime client talking
 // to the simulator at endpoint: region us-east-1, static credentials and
 // BaseEndpoint set, and the HTTP client that buffers request bodies (see the package doc).

@@ -91,6 +91,7 @@ func TestDemoTelemetry(t *testing.T) {
 	t.Run("jaeger", func(t *testing.T) { checkJaeger(t, j) })
 	t.Run("alerts", func(t *testing.T) { checkAlerts(t, prom, alerts, begin, scraped, end) })
 	t.Run("dashboard", func(t *testing.T) { checkDashboard(t, prom, metricsURL, begin, end) })
+	t.Run("advise", func(t *testing.T) { checkAdvise(t, demoBin, prom, begin) })
 }
 
 // checkJaeger finds, among the guarded phase's traces, a throttled call

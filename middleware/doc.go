@@ -3,19 +3,17 @@
 // relative to the guard's.
 //
 // Most users never import it: [github.com/bedrockguard/bedrockguard.Install]
-// adds the guard to every Bedrock Runtime client made from an aws.Config. To
-// add the guard to one stack by hand (a client built with custom APIOptions,
-// or a test), use the guard's AddTo method:
+// adds the guard to every Bedrock Runtime client made from an aws.Config,
+// and [github.com/bedrockguard/bedrockguard.Guard.ClientOption] to one
+// client or one call, also for a client built with custom APIOptions:
 //
-//	client := bedrockruntime.New(opts, func(o *bedrockruntime.Options) {
-//		o.APIOptions = append(o.APIOptions, guard.AddTo)
-//	})
+//	client := bedrockruntime.New(opts, guard.ClientOption())
 //
-// AddTo adds the three middlewares below and the retry policy's attempt
-// middleware; a stack that already holds them is left as it is. The retry
-// policy also replaces the client's Retryer, which AddTo cannot do from a
-// stack: prefer [github.com/bedrockguard/bedrockguard.Guard.ClientOption],
-// which does both.
+// Either adds the three middlewares below and the retry policy's attempt
+// middleware (a stack that already holds them is left as it is) and wraps
+// the client's Retryer. Use the IDs to place your own middleware before or
+// after the guard's, e.g. with stack.Finalize.Insert(m, middleware.PaceID,
+// smithymiddleware.After).
 //
 // # Where each middleware sits
 //

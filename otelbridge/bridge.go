@@ -26,6 +26,10 @@ type config struct {
 	tp    trace.TracerProvider
 	mp    metric.MeterProvider
 	attrs []attribute.KeyValue
+
+	prices      map[string]Price // WithPrices
+	tenantLimit int              // WithTenantAttribute
+	errs        []error          // invalid options
 }
 
 // WithTracerProvider makes the bridge create its spans with tp instead of
@@ -71,6 +75,10 @@ type Bridge struct {
 	rate            metric.Float64ObservableGauge
 	storeErrors     metric.Int64ObservableCounter
 	registration    metric.Registration
+	capacity        capacityMetrics // capacity.go
+	cost            costMetrics     // cost.go
+	daily           dailyMetrics    // daily.go
+	spill           spillMetrics    // spillover.go
 
 	keys  sync.Map // pacing key -> *engine.Call, for the rate gauge
 	nkeys atomic.Int32
@@ -141,6 +149,9 @@ func New(opts ...Option) (*Bridge, error) {
 	for _, o := range opts {
 		o(&c)
 	}
+	if err := errors.Join(c.errs...); err != nil {
+		return nil, err
+	}
 	if c.tp == nil {
 		c.tp = otel.GetTracerProvider()
 	}
@@ -200,9 +211,17 @@ func New(opts ...Option) (*Bridge, error) {
 	b.storeErrors, err = m.Int64ObservableCounter(metricPacingStoreErrors, metric.WithUnit("{error}"),
 		metric.WithDescription("Pacing store calls that failed (a shared store down) and were served by local pacing instead."))
 	check(err)
+	check(b.cost.init(m, &c))
+	check(b.spill.init(m))
 	if len(errs) == 0 {
 		b.registration, err = m.RegisterCallback(b.observeRates, b.rate, b.storeErrors)
 		check(err)
+	}
+	if len(errs) == 0 {
+		check(b.capacity.init(m, b))
+	}
+	if len(errs) == 0 {
+		check(b.daily.init(m, b))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
@@ -219,19 +238,20 @@ func (b *Bridge) Option() bedrockguard.Option { return bedrockguard.WithObserver
 // it with observers of their own.
 func (b *Bridge) Observer() bedrockguard.Observer { return (*observer)(b) }
 
-// Shutdown unregisters the rate gauge's callback. The bridge records no
-// more rates afterwards; spans and other metrics are unaffected.
+// Shutdown unregisters the callbacks of the bridge's asynchronous
+// instruments (pacing rate and quota, store errors, tokens per day). It
+// records none of them afterwards; spans and other metrics are unaffected.
 func (b *Bridge) Shutdown() error {
 	if b.registration == nil {
 		return nil
 	}
-	return b.registration.Unregister()
+	return errors.Join(b.registration.Unregister(), b.capacity.shutdown(), b.daily.shutdown())
 }
 
 // remember records c's pacing key for the rate gauge, once per key.
 func (b *Bridge) remember(c *engine.Call) {
 	key, _ := engine.Key(c)
-	if _, ok := b.keys.Load(key); ok || b.nkeys.Load() >= maxKeys {
+	if b.rememberLatest(key, c) || b.nkeys.Load() >= maxKeys {
 		return
 	}
 	if _, loaded := b.keys.LoadOrStore(key, c); !loaded {

@@ -33,6 +33,11 @@ const (
 	KeyUsageInputTokens         = keyUsageInputTokens
 	KeyUsageOutputTokens        = keyUsageOutputTokens
 	MetricEstimateRatio         = metricEstimateRatio
+	MetricPacingQuota           = metricPacingQuota
+	MetricAttempts              = metricAttempts
+	MetricRequestMaxTokens      = metricRequestMaxTokens
+	MetricCost                  = metricCost
+	KeyTenant                   = keyTenant
 	MetricOperationDuration     = metricOperationDuration
 	MetricPacingRate            = metricPacingRate
 	MetricPacingRejected        = metricPacingRejected

@@ -125,7 +125,8 @@ const (
 	keyPacingLimit = attribute.Key("aws.bedrock.pacing.limit")
 	// keyPacingReason is aws.bedrock.pacing.reason: "deadline" (admission
 	// would pass the context deadline), "too_large" (the reservation
-	// exceeds a window's quota) or "canceled" (the context ended while
+	// exceeds a window's quota), "budget" (a tokens-per-day quota or a
+	// tenant budget cannot hold it) or "canceled" (the context ended while
 	// waiting).
 	keyPacingReason = attribute.Key("aws.bedrock.pacing.reason")
 	// keyPriority is aws.bedrock.priority: "interactive" or "batch".

@@ -138,9 +138,12 @@ func (o *observer) Paced(ctx context.Context, c *engine.Call, waited time.Durati
 func pacingReason(err error) string {
 	var de *limiter.DeadlineError
 	var tl *limiter.TooLargeError
+	var be *limiter.BudgetError
 	switch {
 	case errors.As(err, &tl):
 		return "too_large"
+	case errors.As(err, &be):
+		return "budget"
 	case errors.As(err, &de):
 		return "deadline"
 	}
@@ -250,6 +253,7 @@ func (o *observer) Settled(ctx context.Context, c *engine.Call, e engine.SettleE
 	b.tokenUsage.Record(ctx, in, sets.input)
 	b.tokenUsage.Record(ctx, e.Usage.OutputTokens, sets.output)
 	b.settled.Add(ctx, e.Settled, sets.base)
+	b.cost.record(ctx, b, c, opOf(st, c), e.Usage)
 	if in > 0 && c.InputTokens > 0 {
 		b.estimateRatio.Record(ctx, float64(c.InputTokens)/float64(in), sets.base)
 	}
@@ -283,6 +287,8 @@ func (o *observer) End(ctx context.Context, c *engine.Call, err error) {
 		set = metric.WithAttributes(b.attrs(c, st.op, keyErrorType.String(et))...)
 	}
 	b.duration.Record(ctx, time.Since(st.start).Seconds(), set)
+	b.capacity.ended(ctx, c, st, set)
+	b.spill.ended(ctx, b, c, st)
 	if d, ok := c.FirstChunk(); ok {
 		b.firstChunk.Record(ctx, d.Seconds(), set)
 		st.span.SetAttributes(keyResponseTimeToFirstChunk.Float64(d.Seconds()))

@@ -57,6 +57,12 @@ var documented = []struct {
 	{otelbridge.MetricPacingStoreErrors, "aws_bedrock_pacing_store_errors_total", "counter", "{error}", nil},
 	{otelbridge.MetricEstimateRatio, "aws_bedrock_tokens_estimate_ratio", "histogram", "1",
 		[]attribute.Key{otelbridge.KeyOperationName, otelbridge.KeyProviderName, otelbridge.KeyRequestModel, otelbridge.KeyCloudRegion}},
+	{otelbridge.MetricPacingQuota, "aws_bedrock_pacing_quota_per_min", "gauge", "1/min",
+		[]attribute.Key{otelbridge.KeyPacingLimit, otelbridge.KeyRequestModel, otelbridge.KeyCloudRegion, otelbridge.KeyQuotaSource}},
+	{otelbridge.MetricAttempts, "aws_bedrock_attempts", "histogram", "{attempt}",
+		[]attribute.Key{otelbridge.KeyOperationName, otelbridge.KeyProviderName, otelbridge.KeyRequestModel, otelbridge.KeyCloudRegion}},
+	{otelbridge.MetricRequestMaxTokens, "aws_bedrock_request_max_tokens", "histogram", "{token}",
+		[]attribute.Key{otelbridge.KeyOperationName, otelbridge.KeyProviderName, otelbridge.KeyRequestModel, otelbridge.KeyCloudRegion}},
 }
 
 // dataPoints returns the attribute sets of m's points and its kind.

@@ -36,6 +36,16 @@ type KeyState struct {
 	Level [2]float64
 	// Limited reports whether each axis is being paced.
 	Limited [2]bool
+
+	// DayLimited reports that the key has a tokens-per-day quota (the
+	// guard's Quota.TokensPerDay); the fields below are zero otherwise.
+	// Stores leave them alone: the guard fills them.
+	DayLimited bool
+	// DayRemaining is what is left of the day's tokens (negative: in debt).
+	DayRemaining float64
+	// DayEmptyIn forecasts when DayRemaining runs out at the current usage
+	// rate; zero when it is not falling.
+	DayEmptyIn time.Duration
 }
 
 // Store keeps the bucket state of every key. Each method is atomic per key

@@ -30,9 +30,12 @@ func init() {
 	})
 }
 
-// demoPhases are the demo's two client configurations, in order; each is
-// also the value of the bedrockguard.mode attribute of its telemetry.
-var demoPhases = []string{"unguarded", "guarded"}
+// demoPhases are the demo's client configurations, in order; each is
+// also the value of the bedrockguard.mode attribute of its telemetry. The
+// last, spillover, is the guarded client with a spillover route to a
+// second inference profile of the model that has a quota of its own (not
+// run with -aws).
+var demoPhases = []string{"unguarded", "guarded", load.ModeSpillover}
 
 // ModeKey labels each phase's metrics and spans (Prometheus label
 // bedrockguard_mode).
@@ -137,8 +140,15 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 	var rows []load.Row
 	for _, phase := range demoPhases {
-		bridge, err := otelbridge.New(otelbridge.WithTracerProvider(tel.tp), otelbridge.WithMeterProvider(tel.mp),
-			otelbridge.WithAttributes(modeKey.String(phase)))
+		if phase == load.ModeSpillover && f.useAWS {
+			continue // the account may not have a second profile
+		}
+		bopts := []otelbridge.Option{otelbridge.WithTracerProvider(tel.tp), otelbridge.WithMeterProvider(tel.mp),
+			otelbridge.WithAttributes(modeKey.String(phase))}
+		if !f.useAWS {
+			bopts = append(bopts, otelbridge.WithPrices(demoPrices))
+		}
+		bridge, err := otelbridge.New(bopts...)
 		if err != nil {
 			return err
 		}
@@ -182,6 +192,12 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	return nil
 }
+
+// demoPrices are the prices the demo's bridges count the simulator's cost
+// with (aws_bedrock_cost_usd_total): made-up round numbers, not Amazon
+// Bedrock's prices, which the bridge never ships (see otelbridge.WithPrices).
+// Runs with -aws count no cost.
+var demoPrices = map[string]otelbridge.Price{load.DefaultModel: {InputPer1K: 0.001, OutputPer1K: 0.005}}
 
 // awsScenario turns the demo scenario into a small, cheap one for real
 // Bedrock: short prompts, small outputs, a few workers and a call cap. The
@@ -260,6 +276,12 @@ func writeDemoTable(w io.Writer, sc load.Scenario, rows []load.Row, real bool) e
 		}
 		sort.Strings(parts)
 		fmt.Fprintf(w, "%s failures by error: %s\n", r.Mode, strings.Join(parts, ", "))
+	}
+	for _, r := range rows {
+		if r.Mode == load.ModeSpillover {
+			fmt.Fprintf(w, "spillover: the guarded client with a route to %s, which has a quota of its own equal to %s's;\n"+
+				"  its goodput counts both profiles against one quota.\n", load.AlternateOf(sc.Model), sc.Model)
+		}
 	}
 	fmt.Fprintln(w, "failed to app: calls that returned an error to the application after the client's own retries;")
 	fmt.Fprintln(w, "  p50/p99: latency of successful calls, pacing waits included.")

@@ -74,11 +74,15 @@ func TestDemoTable(t *testing.T) {
 	if err := json.Unmarshal(b, &rows); err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 2 || rows[0].Mode != "unguarded" || rows[1].Mode != "guarded" {
+	if len(rows) != 3 || rows[0].Mode != "unguarded" || rows[1].Mode != "guarded" || rows[2].Mode != load.ModeSpillover {
 		t.Fatalf("JSON rows %+v", rows)
 	}
 	if rows[1].Failed != 0 || rows[1].Calls == 0 {
 		t.Errorf("guarded row %+v", rows[1])
+	}
+	// The spillover phase serves the same workload from two profiles' quotas.
+	if rows[2].Failed != 0 || rows[2].GoodputPct < 1.2*rows[1].GoodputPct {
+		t.Errorf("spillover row %+v, guarded %+v", rows[2], rows[1])
 	}
 	var throttled int64
 	for _, n := range rows[0].Throttles {

@@ -26,7 +26,7 @@ func init() {
 func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("loadtest", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	scenarios := fs.String("scenario", "mixed", "scenarios to run, comma-separated, or all: "+strings.Join(load.ScenarioNames(), ", "))
+	scenarios := fs.String("scenario", "mixed", "scenarios to run, comma-separated, or all: "+strings.Join(load.ScenarioNames(), ", ")+"; or spillover (open loop, on its own: one route vs. spillover to a second profile)")
 	compare := fs.String("compare", "sdk-standard,sdk-adaptive,guard", "client configurations, comma-separated: "+strings.Join(load.Modes, ", "))
 	window := fs.Duration("window", 6*time.Second, "quota window of the simulator and the guard")
 	workers := fs.Int("workers", 32, "concurrent callers")
@@ -80,9 +80,22 @@ func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			seeds = append(seeds, v)
 		}
 	}
+	if contains(names, "spillover") {
+		if len(names) > 1 {
+			return fmt.Errorf("%w: run -scenario spillover on its own", errUsage)
+		}
+		return runSpilloverLoad(ctx, stdout, stderr, *window, *duration, seeds, *quiet, *jsonOut)
+	}
 	var rows []load.Row
 	for _, n := range names {
 		for _, sd := range seeds {
+			// The budget scenarios (tenants, daily) write reports of their own.
+			if ok, err := load.RunBudgetScenario(ctx, n, load.BudgetRun{Window: *window, Duration: *duration, Seed: sd}, stdout); ok {
+				if err != nil {
+					return fmt.Errorf("%s: %w", n, err)
+				}
+				continue
+			}
 			sc, ok := all[n]
 			if !ok {
 				return fmt.Errorf("%w: unknown scenario %q (want %s)", errUsage, n, strings.Join(load.ScenarioNames(), ", "))
@@ -109,6 +122,9 @@ func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 				rows = append(rows, row)
 			}
 		}
+	}
+	if len(rows) == 0 {
+		return nil // budget scenarios only
 	}
 	fmt.Fprintf(stdout, "window %v, %d workers, %v per run, seeds %v\n", *window, *workers, *duration, seeds)
 	if err := load.WriteTable(stdout, rows); err != nil {

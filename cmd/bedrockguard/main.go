@@ -1,5 +1,6 @@
 // Command bedrockguard is the command-line companion of the bedrockguard library:
-// it runs the local Bedrock simulator, the demo, the load tool and quota discovery.
+// it runs the local Bedrock simulator, the demo, the load tool, quota discovery and
+// advice from a running guard's metrics.
 //
 // Usage:
 //

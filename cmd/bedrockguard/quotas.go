@@ -28,6 +28,7 @@ func init() {
 
 type quotasFlags struct {
 	region, model, endpoint string
+	serve                   string
 	json, defaults          bool
 	timeout                 time.Duration
 }
@@ -50,6 +51,7 @@ func parseQuotasFlags(args []string, stderr io.Writer) (quotasFlags, error) {
 	fs.BoolVar(&f.defaults, "defaults", false, "also list the AWS default values (servicequotas:ListAWSDefaultServiceQuotas)")
 	fs.StringVar(&f.endpoint, "endpoint", "", "Service Quotas endpoint URL (for tests against a fake)")
 	fs.DurationVar(&f.timeout, "timeout", 2*time.Minute, "give up after this long")
+	fs.StringVar(&f.serve, "serve", "", "serve a fake Service Quotas API with sample us-east-1 quotas at ADDR (e.g. 127.0.0.1:8089) until interrupted, to try quotas and advise without AWS")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
 			return f, err
@@ -75,6 +77,9 @@ func runQuotas(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	f, err := parseQuotasFlags(args, stderr)
 	if err != nil {
 		return err
+	}
+	if f.serve != "" {
+		return serveFakeQuotas(ctx, f.serve, stdout)
 	}
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()

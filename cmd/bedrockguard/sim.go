@@ -102,11 +102,7 @@ or in Go:
 Press Ctrl-C to stop.
 `, url, *rpm, *tpm, *tpd, *window, url, url, url)
 	<-ctx.Done()
-	shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := sim.Shutdown(shutCtx); err != nil {
-		sim.Close()
-	}
+	sim.Close()
 	st := sim.Stats()
 	fmt.Fprintf(stdout, "bedrocksim stopped after %d requests\n", st.Requests)
 	return nil

@@ -54,6 +54,8 @@ type Settings struct {
 	StreamPeek  bool
 	StreamIdle  time.Duration
 	ObserveOnly bool
+	// Routes are the spillover routes per model ID (WithSpillover).
+	Routes map[string][]engine.Route
 }
 
 // Defaults returns the settings before any option.

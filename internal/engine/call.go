@@ -41,8 +41,19 @@ type Call struct {
 	// model's default maximum when the request sets none.
 	MaxTokens int
 	// ReservedTokens is what each attempt reserves against the tokens
-	// quota: InputTokens + MaxTokens x the model's output burndown.
+	// quota: InputTokens + MaxTokens x the model's output burndown (on
+	// the route that serves the attempt, with spillover).
 	ReservedTokens int64
+	// ServedModelID is the model ID the last attempt was sent to: ModelID,
+	// or a spillover route's.
+	ServedModelID string
+	// ServedRegion is the region the last attempt was sent to: Region, or
+	// a spillover route's.
+	ServedRegion string
+	// SpillReason says why the last attempt left ModelID for a spillover
+	// route ("deadline", "max_wait", "tokens_per_day", "model_not_ready",
+	// "throttled"); "" when it was sent to ModelID.
+	SpillReason string
 
 	key    string // the pacing key: region and model
 	est    tokens.Estimate
@@ -61,6 +72,8 @@ type Call struct {
 	// firstChunk is the time from Started to the first content event of a
 	// stream, plus one nanosecond; 0 until then (see FirstChunk).
 	firstChunk atomic.Int64
+
+	sp *spillState // spillover routes; nil without
 }
 
 // Attempts returns the number of attempts of c started so far.
@@ -73,7 +86,8 @@ func PacingState(ctx context.Context, c *Call) pacing.KeyState {
 	if c.limiter == nil {
 		return pacing.KeyState{}
 	}
-	return c.limiter.State(ctx, c.key, c.cfg)
+	key, _, cfg := c.asked()
+	return c.limiter.State(ctx, key, cfg)
 }
 
 // StoreErrors returns how many of the limiter's Store calls failed and
@@ -93,12 +107,16 @@ func QuotaSource(c *Call) string {
 	if c.source == nil {
 		return ""
 	}
-	return c.source(c.est.ModelID)
+	return c.source(c.ModelID)
 }
 
 // Key returns c's pacing key (region and model ID) and its configured
-// limits.
-func Key(c *Call) (string, limiter.Limits) { return c.key, c.limits }
+// limits: those of the model asked for, even when a spillover route served
+// the call.
+func Key(c *Call) (string, limiter.Limits) {
+	key, lim, _ := c.asked()
+	return key, lim
+}
 
 type callKey struct{}
 

@@ -7,10 +7,14 @@
 //	                          tokens (input + max_tokens x burndown), resolve the key
 //	                          (region + model or inference profile) and its quota,
 //	                          tell the Observer the operation started
+//	Finalize    SpillID       with spillover routes only, once per operation: runs the
+//	                          retry loop again on another route when it ended with a
+//	                          throttle or ModelNotReady (see route.go)
 //	Finalize    [SDK "Retry"] the SDK's retry loop, with the retry policy's retryer deciding
 //	Finalize    PaceID        per attempt, after "Retry" and before signing: wait for
 //	                          the request and token buckets (deadline- and priority-
-//	                          aware) and reserve; afterwards settle the reservation to
+//	                          aware) and reserve (with spillover routes, first pick
+//	                          the route: see route.go); afterwards settle the reservation to
 //	                          the usage the service reported, or release it and adapt
 //	                          the rate on a throttle
 //	Deserialize StreamTapID   streams only, inside "OperationEventStreamDeserializer":
@@ -75,14 +79,22 @@
 //     [ErrStreamMalformed], [ErrStreamTruncated] or [ErrStreamAbandoned].
 //
 // Stream peek (on when [Config.StreamPeek] is set, as the guard does by default): before the stack
-// returns, the tap reads the stream's first frame. If it is an exception,
-// nothing has reached the application yet, so the attempt fails with a
+// returns, the tap reads the stream up to its first content event (past
+// preamble events such as messageStart). If the first frame is an
+// exception, nothing has reached the application yet, so the attempt fails with a
 // [*FirstFrameError] that carries the status Bedrock uses for the same
 // exception outside a stream (429 for a throttle) and wraps the SDK's
 // modeled error: Pace releases the reservation and adapts, and the retry
-// loop retries as for an HTTP 429. Otherwise the bytes read are put back in
-// front of the body. A connection failure before the first frame is
-// complete fails the attempt as well. The cost is one copy of the first
+// loop retries as for an HTTP 429. If the connection fails (closed, reset)
+// or the body ends first, the attempt fails with a [*StreamConnError], a
+// retryable connection failure (classified Unavailable). Otherwise the
+// bytes read are put back in front of the body.
+//
+// Pace also hands net/http a request stream that offers only Read and Seek
+// (shieldBody): smithy-go's closed request body answers WriteTo with
+// io.EOF, which makes net/http close a connection whose response arrived
+// before its last read of the body
+// (docs/bedrock.md#use-of-closed-network-connection). The cost is one copy of the first
 // frame, about 3 µs of CPU per stream; on loopback the time to the first
 // event was the same with and without it (BenchmarkStreamTimeToFirstEvent).
 //

@@ -60,12 +60,18 @@ type Config struct {
 	// the attempt with a [*FirstFrameError], which the SDK's retry loop
 	// retries.
 	StreamPeek bool
+	// Routes returns the spillover routes of a model ID (see route.go);
+	// nil means none for any model.
+	Routes func(modelID string) []Route
+	// ClientOption adds the guard to a call made on a route's client.
+	ClientOption func(*bedrockruntime.Options)
 }
 
 // Engine holds the guard's three middlewares. Build it once and add it to
 // every stack with [Engine.AddTo]; it is safe for concurrent use.
 type Engine struct {
-	cfg Config
+	cfg    Config
+	health health // spillover: when each key last throttled
 }
 
 // New returns an Engine, or an error when a required field is missing.
@@ -98,6 +104,11 @@ func (e *Engine) AddTo(stack *middleware.Stack) error {
 	}
 	if err := stack.Finalize.Insert(pace{e}, "Retry", middleware.After); err != nil {
 		return fmt.Errorf("bedrockguard: the stack has no SDK %q middleware: %w", "Retry", err)
+	}
+	if e.cfg.Routes != nil && !e.cfg.ObserveOnly {
+		if err := stack.Finalize.Insert(spillMiddleware{e}, "Retry", middleware.Before); err != nil {
+			return err
+		}
 	}
 	if _, ok := stack.Deserialize.Get("OperationEventStreamDeserializer"); ok {
 		if err := stack.Deserialize.Insert(tapMiddleware{e}, "OperationEventStreamDeserializer", middleware.After); err != nil {
@@ -138,6 +149,11 @@ func (m estimate) HandleInitialize(ctx context.Context, in middleware.Initialize
 	out middleware.InitializeOutput, md middleware.Metadata, err error,
 ) {
 	e := m.e
+	if c, ok := ctx.Value(routedKey{}).(*Call); ok {
+		// A call on a spillover route's client, made for c: pace and
+		// settle it as c's attempt (c's operation ends it).
+		return next.HandleInitialize(middleware.WithStackValue(ctx, callKey{}, c), in)
+	}
 	op := awsmiddleware.GetOperationName(ctx)
 	shape, ok := guarded[op]
 	if !ok || awsmiddleware.GetServiceID(ctx) != bedrockruntime.ServiceID || ctx.Value(skipKey{}) != nil || tokens.IsEstimatorCall(ctx) {
@@ -151,6 +167,7 @@ func (m estimate) HandleInitialize(ctx context.Context, in middleware.Initialize
 		Region:    region,
 		Stream:    shape == streaming,
 		Priority:  PriorityFrom(ctx),
+		Tenant:    TenantFrom(ctx),
 		Started:   e.cfg.Clock.Now(),
 
 		GenAIOperation: genAIOperation(op, est.Family),
@@ -165,6 +182,8 @@ func (m estimate) HandleInitialize(ctx context.Context, in middleware.Initialize
 	c.cfg = e.cfg.Limiter.KeyConfig(c.limits)
 	c.limiter = e.cfg.Limiter
 	c.source = e.cfg.QuotaSource
+	c.ServedModelID, c.ServedRegion = c.ModelID, region
+	e.initSpill(c, in.Parameters)
 	ctx = middleware.WithStackValue(ctx, callKey{}, c)
 	ctx = e.cfg.Observer.Start(ctx, c)
 	defer func() {
@@ -176,6 +195,7 @@ func (m estimate) HandleInitialize(ctx context.Context, in middleware.Initialize
 		}
 	}()
 	out, md, err = next.HandleInitialize(ctx, in)
+	md.Set(servedKey{}, served{c.ServedModelID, c.ServedRegion, c.SpillReason})
 	if err != nil || !c.Stream || !c.tapped.Load() {
 		e.end(ctx, c, err)
 	}
@@ -198,6 +218,15 @@ func (m pace) HandleFinalize(ctx context.Context, in middleware.FinalizeInput, n
 	if !ok {
 		return next.HandleFinalize(ctx, in)
 	}
+	if c.sp != nil && ctx.Value(routedKey{}) == nil {
+		e.choose(ctx, c)
+		if st := &c.sp.states[c.sp.current]; st.client != nil {
+			return e.routeElsewhere(ctx, c, st)
+		}
+		if req, ok := in.Request.(*smithyhttp.Request); ok {
+			setModelPath(req, c.ServedModelID)
+		}
+	}
 	n := int(c.attempts.Add(1))
 	if n > 1 && e.cfg.ObserveOnly {
 		// The client's own retryer decided this retry: report it, as the
@@ -208,7 +237,8 @@ func (m pace) HandleFinalize(ctx context.Context, in middleware.FinalizeInput, n
 	reserve := c.ReservedTokens
 	var t *limiter.Ticket // nil in observe-only mode: nothing is reserved
 	if !e.cfg.ObserveOnly {
-		t, err = e.cfg.Limiter.Acquire(ctx, c.key, c.cfg, pacing.Amount{Requests: 1, Tokens: float64(reserve)}, c.Priority)
+		t, err = e.cfg.Limiter.AcquireCall(ctx, c.key, c.cfg, pacing.Amount{Requests: 1, Tokens: float64(reserve)}, c.Priority,
+			limiter.Extra{Tenant: c.Tenant, Limits: c.limits})
 	}
 	var waited time.Duration
 	if t != nil {
@@ -221,6 +251,7 @@ func (m pace) HandleFinalize(ctx context.Context, in middleware.FinalizeInput, n
 	a := &attempt{ticket: t, number: n}
 	if t != nil {
 		ctx = traceSent(ctx, a)
+		in.Request = shieldBody(in.Request)
 	}
 	ctx = middleware.WithStackValue(ctx, attemptKey{}, a)
 	ctx = e.cfg.Observer.AttemptStart(ctx, c, n)
@@ -281,15 +312,28 @@ func refused(md middleware.Metadata, err error) bool {
 // failed releases a failed attempt's reservation (a no-op when it was
 // already settled as charged) and adapts to throttles.
 func (e *Engine) failed(ctx context.Context, c *Call, a *attempt, err error) {
-	a.ticket.Release()
 	cls := e.cfg.Classify(err)
+	ax, paced := throttleAxis(cls.Kind)
+	paced = paced && cls.Throttle && !e.cfg.ObserveOnly
+	if !paced {
+		a.ticket.Release()
+	}
 	c.lastClass = cls
+	if e.cfg.Routes != nil && (cls.Throttle || cls.Kind == classify.ModelNotReady) {
+		e.health.mark(c.key, e.cfg.Clock.Now())
+	}
 	if !cls.Throttle {
 		return
 	}
+	if cls.Kind == classify.ThrottleTokensPerDay && !e.cfg.ObserveOnly {
+		// The service's day is spent: so is the guard's count of it.
+		e.cfg.Limiter.DayThrottled(context.WithoutCancel(ctx), c.key, c.limits)
+	}
 	ev := ThrottleEvent{Class: cls, Attempt: a.number, ReservedTokens: int64(a.ticket.Reserved().Tokens)}
-	if ax, ok := throttleAxis(cls.Kind); ok && !e.cfg.ObserveOnly {
-		ev.Lowered = e.cfg.Limiter.Throttled(context.WithoutCancel(ctx), c.key, c.cfg, ax)
+	if paced {
+		// Released and reported together: the refused attempt's tokens
+		// must not admit the next waiter into the server's empty bucket.
+		ev.Lowered = e.cfg.Limiter.ReleaseThrottled(context.WithoutCancel(ctx), a.ticket, c.key, c.cfg, ax)
 	}
 	e.cfg.Observer.Throttled(ctx, c, ev)
 }

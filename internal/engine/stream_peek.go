@@ -2,6 +2,8 @@ package engine
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -18,49 +20,145 @@ import (
 // the stream leaves the connection reusable.
 const peekBuf = 1 << 10
 
-// peek reads the stream's first frame before the stack returns. When it is
-// an exception, the body is closed and the attempt fails with a
-// [*FirstFrameError] (or, for a read error before the first frame, that
-// error), so that the SDK's retry loop retries it. Otherwise it returns a
-// body that replays the bytes read, then continues with the rest: the
-// application reads exactly what the service sent.
-func peek(c *Call, resp *smithyhttp.Response) (io.ReadCloser, error) {
+// maxPreamble bounds the bytes the peek holds back before the first content
+// event: preamble frames are a few hundred bytes, so a stream that sends
+// more without content is handed over as it is.
+const maxPreamble = 64 << 10
+
+// peek reads the stream up to its first content event before the stack
+// returns: nothing has reached the application until then, so a failure
+// there can be retried like an error response. Three outcomes:
+//
+//   - an exception as the first frame: the body is closed and the attempt
+//     fails with a [*FirstFrameError];
+//   - a read error, or the end of the body, before any content (the
+//     connection closed or reset under the stream, as net/http does when it
+//     loses the request-body race described in
+//     docs/bedrock.md#use-of-closed-network-connection): the body is closed
+//     and the attempt fails with a [*StreamConnError];
+//   - otherwise (a content event, the usage, an exception after preamble
+//     events, a malformed frame, or more than maxPreamble bytes of
+//     preamble) it returns a body that replays the bytes read, then
+//     continues with the rest: the application reads exactly what the
+//     service sent.
+//
+// Preamble events are ConverseStream's messageStart and, on
+// InvokeModelWithResponseStream, Anthropic's message_start,
+// content_block_start and ping chunks; anything else ends the peek.
+func peek(ctx context.Context, c *Call, resp *smithyhttp.Response) (io.ReadCloser, error) {
 	body := resp.Body
 	buf := make([]byte, 0, peekBuf)
-	need := preludeLen
+	off := 0 // start of the first frame not yet decoded
 	var rerr error
-	for len(buf) < need {
-		if cap(buf) < need {
-			buf = append(make([]byte, 0, need), buf...)
+	for {
+		need := preludeLen
+		for len(buf)-off >= preludeLen {
+			total, ok := prelude(buf[off:])
+			if !ok {
+				return &replay{buf: buf, err: rerr, body: body}, nil // malformed: let the SDK and the tap say so
+			}
+			if len(buf)-off < total {
+				need = total
+				break
+			}
+			frame := buf[off : off+total]
+			f, ok := parseFrame(frame)
+			if !ok {
+				return &replay{buf: buf, err: rerr, body: body}, nil
+			}
+			if string(f.messageType) == "exception" {
+				if off > 0 {
+					// After preamble events: the application sees it
+					// mid-stream, as without the peek.
+					return &replay{buf: buf, err: rerr, body: body}, nil
+				}
+				body.Close()
+				return nil, firstFrameException(c, resp, frame)
+			}
+			if !preamble(c, f) {
+				return &replay{buf: buf, err: rerr, body: body}, nil
+			}
+			off += total
+			need = preludeLen
+		}
+		if rerr != nil {
+			break
+		}
+		if len(buf) >= maxPreamble {
+			return &replay{buf: buf, body: body}, nil
+		}
+		if want := off + need; cap(buf) < want {
+			buf = append(make([]byte, 0, max(want, 2*cap(buf))), buf...)
 		}
 		n, err := body.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
-		if need == preludeLen && len(buf) >= preludeLen {
-			total, ok := prelude(buf)
-			if !ok {
-				break // malformed: let the SDK and the tap say so
-			}
-			need = total
-		}
-		if err != nil {
-			rerr = err
-			break
-		}
+		rerr = err
 	}
-	if len(buf) >= need && need > preludeLen {
-		if err := firstFrameException(c, resp, buf[:need]); err != nil {
-			body.Close()
-			return nil, err
-		}
+	// The stream failed or ended before any content: nothing reached the
+	// application, so the attempt can be retried.
+	body.Close()
+	if rerr == io.EOF {
+		rerr = io.ErrUnexpectedEOF // Bedrock never ends a stream this way
 	}
-	if rerr != nil && rerr != io.EOF && len(buf) < need {
-		// The connection failed before the first frame was complete:
-		// nothing reached the application, so the attempt can be retried.
-		body.Close()
-		return nil, fmt.Errorf("bedrockguard: reading the stream's first frame: %w", rerr)
+	if ctx.Err() != nil || errors.Is(rerr, context.Canceled) || errors.Is(rerr, context.DeadlineExceeded) {
+		// The caller gave up: not a transport failure.
+		return nil, fmt.Errorf("bedrockguard: reading the stream before its first content event: %w", rerr)
 	}
-	return &replay{buf: buf, err: rerr, body: body}, nil
+	return nil, &StreamConnError{Err: rerr}
 }
+
+// preamble reports whether the event frame f comes before a stream's
+// content: ConverseStream's messageStart; Anthropic's message_start,
+// content_block_start and ping chunks on InvokeModelWithResponseStream.
+func preamble(c *Call, f frameView) bool {
+	if string(f.messageType) != "event" {
+		return false
+	}
+	switch string(f.eventType) {
+	case "messageStart":
+		return c.Operation == "ConverseStream"
+	case "chunk":
+		if c.Operation != "InvokeModelWithResponseStream" {
+			return false
+		}
+		var ch struct {
+			Bytes []byte `json:"bytes"`
+		}
+		var ev struct {
+			Type string `json:"type"`
+		}
+		if json.Unmarshal(f.payload, &ch) != nil || json.Unmarshal(ch.Bytes, &ev) != nil {
+			return false
+		}
+		switch ev.Type {
+		case "message_start", "content_block_start", "ping":
+			return true
+		}
+	}
+	return false
+}
+
+// StreamConnError is the attempt error when a stream's connection fails
+// (closed, reset, or ended) before its first content event, with the
+// stream peek on: no content reached the application, so the retry loop
+// retries the attempt. It classifies as Unavailable (a connection failure:
+// ConnectionError reports true, for the SDK's retryer too), and it wraps the
+// read error.
+type StreamConnError struct {
+	// Err is the read error: net.ErrClosed ("use of closed network
+	// connection"), a reset, io.ErrUnexpectedEOF for a body that ended, ...
+	Err error
+}
+
+func (e *StreamConnError) Error() string {
+	return "bedrockguard: stream failed before its first content event: " + e.Err.Error()
+}
+
+// Unwrap returns the read error.
+func (e *StreamConnError) Unwrap() error { return e.Err }
+
+// ConnectionError reports true: the failure is the connection's.
+func (e *StreamConnError) ConnectionError() bool { return true }
 
 // firstFrameException returns a *FirstFrameError when frame is an
 // exception, nil otherwise.

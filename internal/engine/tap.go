@@ -38,7 +38,7 @@ func (m tapMiddleware) HandleDeserialize(ctx context.Context, in middleware.Dese
 	body := resp.Body
 	if m.e.cfg.StreamPeek {
 		var perr error
-		if body, perr = peek(c, resp); perr != nil {
+		if body, perr = peek(ctx, c, resp); perr != nil {
 			// The stream failed before any of it reached the
 			// application: the attempt fails, and the Pace middleware
 			// and the retry loop treat it like any other error.

@@ -3,16 +3,20 @@ package engine
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/types"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+	"github.com/bedrockguard/bedrockguard/classify"
 	"github.com/bedrockguard/bedrockguard/internal/limiter"
 	"github.com/bedrockguard/bedrockguard/internal/tokens"
 	"github.com/bedrockguard/bedrockguard/pacing"
@@ -175,33 +179,139 @@ func streamResponse(body []byte) *smithyhttp.Response {
 }
 
 // The peek turns a first-frame exception into the SDK's modeled error, with
-// the status Bedrock gives it outside a stream; a normal first frame is put
-// back in front of the body.
+// the status Bedrock gives it outside a stream; a stream that reaches
+// content is put back in front of the body unchanged.
 func TestPeek(t *testing.T) {
+	ctx := context.Background()
 	c := &Call{Operation: "ConverseStream"}
+	start := encodeFrame(t, "event", "messageStart", `{"role":"assistant"}`)
 	exc := encodeFrame(t, "exception", "throttlingException", `{"message":"Too many tokens, please wait before trying again."}`)
-	_, err := peek(c, streamResponse(exc))
+	_, err := peek(ctx, c, streamResponse(exc))
 	var te *types.ThrottlingException
 	var ffe *FirstFrameError
 	if !errors.As(err, &te) || !errors.As(err, &ffe) || ffe.HTTPStatusCode() != 429 || te.ErrorMessage() == "" {
 		t.Fatalf("err = %v", err)
 	}
+	// After messageStart, an exception is the application's to see, as
+	// without the peek.
+	late := append(append([]byte{}, start...), exc...)
+	r, err := peek(ctx, c, streamResponse(late))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := io.ReadAll(r); !bytes.Equal(got, late) {
+		t.Fatal("peek changed the body")
+	}
 	stream := converseStream(t, 3)
-	for _, body := range [][]byte{stream, stream[:5], stream[:40], {}} {
-		r, err := peek(c, streamResponse(body))
+	for _, split := range []int{1, 7, 1 << 20} {
+		r, err := peek(ctx, c, &smithyhttp.Response{Response: &http.Response{StatusCode: 200,
+			Body: io.NopCloser(chunked{bytes.NewReader(stream), split})}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got, _ := io.ReadAll(r); !bytes.Equal(got, body) {
-			t.Fatalf("peek changed a %d-byte body", len(body))
+		if got, _ := io.ReadAll(r); !bytes.Equal(got, stream) {
+			t.Fatalf("peek changed the body read %d bytes at a time", split)
 		}
 	}
 	c.Operation = "InvokeModelWithResponseStream"
 	exc = encodeFrame(t, "exception", "modelTimeoutException", `{"message":"timeout"}`)
-	_, err = peek(c, streamResponse(exc))
+	_, err = peek(ctx, c, streamResponse(exc))
 	var mt *types.ModelTimeoutException
 	if !errors.As(err, &mt) || !errors.As(err, &ffe) || ffe.HTTPStatusCode() != 408 {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// failAfter returns its bytes, then err.
+type failAfter struct {
+	r   io.Reader
+	err error
+}
+
+func (f *failAfter) Read(p []byte) (int, error) {
+	n, err := f.r.Read(p)
+	if err == io.EOF {
+		return n, f.err
+	}
+	return n, err
+}
+
+// A stream whose connection fails, or whose body ends, before its first
+// content event fails the attempt with a *StreamConnError (classified as
+// a retryable connection failure); after content, the failure is the
+// application's to see.
+func TestPeekConnectionFailure(t *testing.T) {
+	ctx := context.Background()
+	c := &Call{Operation: "ConverseStream"}
+	stream := converseStream(t, 3)
+	start := encodeFrame(t, "event", "messageStart", `{"role":"assistant"}`)
+	for _, tc := range []struct {
+		name string
+		body []byte
+		err  error
+		want error
+	}{
+		{"closed before any byte", nil, net.ErrClosed, net.ErrClosed},
+		{"closed after messageStart", start, net.ErrClosed, net.ErrClosed},
+		{"reset in the first frame", stream[:20], syscall.ECONNRESET, syscall.ECONNRESET},
+		{"ended after messageStart", start, io.EOF, io.ErrUnexpectedEOF},
+		{"ended in the first frame", stream[:5], io.EOF, io.ErrUnexpectedEOF},
+		{"empty body", nil, io.EOF, io.ErrUnexpectedEOF},
+	} {
+		_, err := peek(ctx, c, &smithyhttp.Response{Response: &http.Response{StatusCode: 200,
+			Body: io.NopCloser(&failAfter{bytes.NewReader(tc.body), tc.err})}})
+		var sce *StreamConnError
+		if !errors.As(err, &sce) || !errors.Is(err, tc.want) {
+			t.Fatalf("%s: err = %v", tc.name, err)
+		}
+		if cls := classify.Classify(err); cls.Kind != classify.Unavailable || !cls.Retryable {
+			t.Fatalf("%s: class %v", tc.name, cls)
+		}
+	}
+	// After the first content event the stream is handed over, failure
+	// and all.
+	r, err := peek(ctx, c, &smithyhttp.Response{Response: &http.Response{StatusCode: 200,
+		Body: io.NopCloser(&failAfter{bytes.NewReader(stream[:len(stream)-30]), net.ErrClosed})}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := io.ReadAll(r); !errors.Is(err, net.ErrClosed) || !bytes.Equal(got, stream[:len(stream)-30]) {
+		t.Fatalf("read %d bytes, %v", len(got), err)
+	}
+	// The caller's own cancellation is not a connection failure.
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err = peek(cctx, c, &smithyhttp.Response{Response: &http.Response{StatusCode: 200,
+		Body: io.NopCloser(&failAfter{bytes.NewReader(start), context.Canceled})}})
+	if cls := classify.Classify(err); err == nil || cls.Kind != classify.Canceled {
+		t.Fatalf("err = %v, class %v", err, cls)
+	}
+}
+
+// Anthropic's message_start and content_block_start chunks are preamble: the
+// peek reads on to the first content_block_delta.
+func TestPeekAnthropicPreamble(t *testing.T) {
+	ctx := context.Background()
+	c := &Call{Operation: "InvokeModelWithResponseStream"}
+	chunk := func(js string) []byte {
+		return encodeFrame(t, "event", "chunk", `{"bytes":"`+base64.StdEncoding.EncodeToString([]byte(js))+`"}`)
+	}
+	var pre bytes.Buffer
+	pre.Write(chunk(`{"message":{"type":"message","usage":{"input_tokens":3}},"type":"message_start"}`))
+	pre.Write(chunk(`{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}`))
+	_, err := peek(ctx, c, &smithyhttp.Response{Response: &http.Response{StatusCode: 200,
+		Body: io.NopCloser(&failAfter{bytes.NewReader(pre.Bytes()), net.ErrClosed})}})
+	if _, ok := errors.AsType[*StreamConnError](err); !ok {
+		t.Fatalf("err = %v", err)
+	}
+	pre.Write(chunk(`{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"hi"}}`))
+	r, err := peek(ctx, c, &smithyhttp.Response{Response: &http.Response{StatusCode: 200,
+		Body: io.NopCloser(&failAfter{bytes.NewReader(pre.Bytes()), net.ErrClosed})}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := io.ReadAll(r); !bytes.Equal(got, pre.Bytes()) {
+		t.Fatal("peek changed the body")
 	}
 }
 
@@ -255,7 +365,7 @@ func BenchmarkPeek(b *testing.B) {
 				resp := streamResponse(stream)
 				var r io.Reader = resp.Body
 				if peeked {
-					r, _ = peek(c, resp)
+					r, _ = peek(context.Background(), c, resp)
 				}
 				r.Read(buf)
 			}

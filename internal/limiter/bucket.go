@@ -26,13 +26,18 @@ import (
 //     admission, counting one window's worth for the server's bucket being
 //     full at rest), divided by the time. The server's bucket was empty at
 //     both ends, so that is what it refilled: a lower bound of its rate.
-//     The rate holds at holdMargin under the estimate. Without enough
-//     evidence (under evidenceSpan windows), or with an estimate within
+//     Each suffix of the span from one of the last numCheckpoints
+//     checkpoints gives another (see estimate); the largest is used.
+//     The rate holds at holdMargin under the estimate, and the bucket
+//     is left throttlePause Cooldowns in debt. Without enough
+//     evidence (under evidenceSpan windows), with an estimate within
 //     evidenceBelow of the throttled rate (a ceiling that held most of the
-//     span and dropped just before its end), it falls back to a
+//     span and dropped just before its end), or with one under Beta times
+//     it over less than deepSpan windows, it falls back to a
 //     multiplicative decrease by Beta.
 //   - Probing: after the hold (hold windows, doubled after each probe that
-//     found no new capacity, up to maxHold), the rate regrows along the
+//     found no new capacity, up to maxHold, or maxHoldLearned without a
+//     configured quota), the rate regrows along the
 //     CUBIC (or AIMD) curve towards and past wMax. A probe ends with one
 //     throttle; the evidence from it resets the estimate.
 type axis struct {
@@ -52,6 +57,12 @@ type axis struct {
 	spent  float64   // net units charged since markAt
 	markAt time.Time // start of the evidence span: first admission or last decrease
 	credit float64   // windows of quota assumed in the server's bucket at markAt
+
+	// ckAt and ckSpent are the last numCheckpoints checkpoints of the
+	// evidence span, newest first: the time and spent at it, taken at
+	// most once a checkpointEvery of the window.
+	ckAt    [numCheckpoints]time.Time
+	ckSpent [numCheckpoints]float64
 
 	measured   float64 // admitted units, exponentially decayed with time constant Window
 	measuredAt time.Time
@@ -80,11 +91,27 @@ const (
 	// just before the throttle (a silent quota drop): Beta takes the first
 	// step instead.
 	evidenceBelow = 0.95
+	// deepSpan is the shortest evidence span, in windows, whose estimate
+	// is used for a cut deeper than Beta.
+	deepSpan = 2
 	// holdMargin is how far under the estimated ceiling the rate holds.
 	holdMargin = 0.03
 	// minHold and maxHold bound the hold before a probe, in windows.
-	minHold = 2
-	maxHold = 16
+	// Without a configured quota the hold stops at maxHoldLearned, so that
+	// a quota that rose (or a neighbour that left) is found within about
+	// ten windows; with one, the probes only look for the configured quota
+	// coming back, and may be rarer.
+	minHold        = 2
+	maxHold        = 16
+	maxHoldLearned = 4
+	// numCheckpoints and checkpointEvery: the evidence span keeps its
+	// last numCheckpoints checkpoints, one per checkpointEvery of the
+	// window, so that a throttle can also measure from them (see
+	// estimate).
+	numCheckpoints  = 4
+	checkpointEvery = 0.25
+	// throttlePause is the debt a throttle leaves, in Cooldowns of refill.
+	throttlePause = 0.5
 	// confirmTolerance is the relative change of the estimate under which
 	// a probe's throttle confirms the previous ceiling (so the next hold
 	// doubles); a larger change means the ceiling moved (the hold restarts
@@ -240,6 +267,7 @@ func (s *axis) take(c *pacing.AxisConfig, now time.Time, n float64) {
 		// server's bucket assumed full.
 		s.markAt, s.credit = now, 1
 	}
+	s.checkpoint(c, now)
 	s.spent += n
 	s.measured = s.recent(c, now) + n
 	s.measuredAt = now
@@ -263,6 +291,7 @@ func (s *axis) take(c *pacing.AxisConfig, now time.Time, n float64) {
 // give returns n units (a refund; negative n charges more).
 func (s *axis) give(c *pacing.AxisConfig, now time.Time, n float64) {
 	if !s.markAt.IsZero() {
+		s.checkpoint(c, now)
 		s.spent -= n
 	}
 	if !s.limited {
@@ -278,8 +307,9 @@ func (s *axis) give(c *pacing.AxisConfig, now time.Time, n float64) {
 	}
 }
 
-// throttled lowers the rate and empties the bucket: the server's bucket is
-// empty when it throttles. Throttles within Cooldown of the last decrease
+// throttled lowers the rate and empties the bucket, with a debt of
+// throttlePause Cooldowns' refill: the server's bucket is empty when it
+// throttles. Throttles within Cooldown of the last decrease
 // only empty the bucket, so that one burst of rejected in-flight requests
 // counts as one congestion signal. It reports whether the rate was
 // decreased.
@@ -304,27 +334,38 @@ func (s *axis) throttled(c *pacing.AxisConfig, now time.Time) bool {
 			elapsed = float64(now.Sub(s.markAt)) / float64(c.Window)
 		}
 		span := s.credit + elapsed
+		est := s.estimate(c, now, span)
 		slow := s.slowStart(c)
 		// The evidence is used when it spans enough time and asks for a
 		// decrease. Out of slow start, only a clear decrease (see
 		// evidenceBelow) of at most 1-Beta (a larger one is more likely a
-		// stale or short span than a real collapse); otherwise Beta takes a
+		// stale or short span than a real collapse), or of any depth over
+		// a span of deepSpan windows or more (a probe that ran far past the
+		// estimate while the server spent the slack it had saved: a Beta
+		// step would still be above the ceiling); otherwise Beta takes a
 		// first step. In slow start there was no ceiling before: any
 		// decrease the evidence asks for is used.
-		if est := s.spent / span; span >= evidenceSpan && est < cur && (slow || (est <= evidenceBelow*cur && est >= c.Beta*cur)) {
+		deep := est < c.Beta*cur
+		if span >= evidenceSpan && est < cur && (slow || (est <= evidenceBelow*cur && (!deep || elapsed >= deepSpan))) {
 			est = math.Max(est, minRate)
 			switch {
 			case s.gap == 0 || s.wMax == 0 || math.Abs(est-s.wMax) > confirmTolerance*s.wMax:
 				s.gap = minHold // the ceiling moved: probe again soon
 			default:
-				s.gap = math.Min(2*s.gap, maxHold) // the probe found nothing new
+				s.gap = 2 * s.gap // the probe found nothing new
+				if c.Quota > 0 {
+					s.gap = math.Min(s.gap, maxHold)
+				} else {
+					s.gap = math.Min(s.gap, maxHoldLearned)
+				}
 			}
 			s.wMax = est
 			s.base = math.Max(est*(1-holdMargin), minRate)
 			s.hold = s.gap
-			if elapsed < evidenceSpan {
+			if elapsed < evidenceSpan || deep {
 				// Mostly the assumed full bucket: an estimate, not a
-				// measurement. Regrow at once.
+				// measurement; or a deep cut, where the ceiling may have
+				// risen during the span. Regrow at once.
 				s.hold = 0
 			}
 		} else {
@@ -342,9 +383,49 @@ func (s *axis) throttled(c *pacing.AxisConfig, now time.Time) bool {
 		s.decreasedAt = now
 		s.last = now
 		s.markAt, s.spent, s.credit = now, 0, 0
+		s.ckAt, s.ckSpent = [numCheckpoints]time.Time{}, [numCheckpoints]float64{}
 	}
-	if s.level > 0 {
-		s.level = 0
+	// The server's bucket is empty: it gets half a Cooldown to refill
+	// before the next admission, so that the request after a throttle (at
+	// a rate that may still be above the server's) does not meet an empty
+	// bucket too. A retry of the throttled request then still falls in the
+	// Cooldown: one signal.
+	if pause := -s.rate(c, now) * throttlePause * float64(c.Cooldown) / float64(c.Window); s.level > pause {
+		s.level = pause
 	}
 	return decrease
+}
+
+// checkpoint records (now, spent) as the newest checkpoint when the newest
+// is a checkpointEvery of the window old, or missing.
+func (s *axis) checkpoint(c *pacing.AxisConfig, now time.Time) {
+	if !s.ckAt[0].IsZero() && float64(now.Sub(s.ckAt[0])) < checkpointEvery*float64(c.Window) {
+		return
+	}
+	copy(s.ckAt[1:], s.ckAt[:numCheckpoints-1])
+	copy(s.ckSpent[1:], s.ckSpent[:numCheckpoints-1])
+	s.ckAt[0], s.ckSpent[0] = now, s.spent
+}
+
+// estimate returns the ceiling the evidence shows at a throttle: the
+// largest of the lower bounds of the server's rate over the evidence span
+// (span windows, counting the credit) and over its suffixes from each
+// checkpoint. The server's bucket is empty at the throttle and held at
+// most one window's worth at the start of a suffix d windows long, so the
+// units charged over it are at most (1 + d) windows of the real rate. The
+// whole span misses the refill the server wasted while its bucket was full
+// (slow start below the ceiling, a quiet spell); a suffix that starts
+// about when the bucket began to drain does not.
+func (s *axis) estimate(c *pacing.AxisConfig, now time.Time, span float64) float64 {
+	est := s.spent / span
+	for i := range numCheckpoints {
+		if s.ckAt[i].IsZero() || s.ckAt[i].Before(s.markAt) {
+			break
+		}
+		d := float64(now.Sub(s.ckAt[i])) / float64(c.Window)
+		if e := (s.spent - s.ckSpent[i]) / (1 + d); e > est {
+			est = e
+		}
+	}
+	return est
 }

@@ -75,13 +75,15 @@ func TestOversizeRequestAdmittedWhenBucketFull(t *testing.T) {
 	kc := l.KeyConfig(Limits{TokensPerWindow: 600, Window: time.Minute})
 	ctx := context.Background()
 	// After a throttle the capacity is 360: a 500-token request must still
-	// be admitted once the bucket is full, not wait forever.
+	// be admitted once the bucket is full, not wait forever. The throttle
+	// left a debt of half a cooldown (a twentieth of the window): the wait is 1.05
+	// windows.
 	s.Throttled(ctx, "k", kc, pacing.Tokens)
 	res, _ := s.Reserve(ctx, "k", kc, pacing.Amount{Requests: 0, Tokens: 500})
-	if res.OK || res.Wait != time.Minute {
-		t.Fatalf("got %+v, want a one-window wait for a full bucket", res)
+	if res.OK || !near(float64(res.Wait), float64(63*time.Second)) {
+		t.Fatalf("got %+v, want a wait of 1.05 windows for a full bucket", res)
 	}
-	clk.add(time.Minute)
+	clk.add(63 * time.Second)
 	if res, _ := s.Reserve(ctx, "k", kc, pacing.Amount{Requests: 0, Tokens: 500}); !res.OK {
 		t.Fatalf("full bucket did not admit an oversize request: %+v", res)
 	}
@@ -173,36 +175,56 @@ func TestNoQuotaSlowStart(t *testing.T) {
 }
 
 // The first throttle out of slow start estimates the ceiling from what was
-// admitted, with the server's bucket assumed full at the start: the rate
-// drops to just under the estimate, far below the slow-start rate.
+// admitted: against a server bucket of Q per window, full at the start,
+// slow start sends below Q for a while (the server's refill is wasted),
+// then drains it. The estimate comes from the suffix of the span that
+// starts about when the bucket began to drain, so the rate lands just under
+// Q, not the 20 % under it that the whole span would give.
 func TestNoQuotaFirstThrottleEstimatesCeiling(t *testing.T) {
 	clk := newFakeNow()
 	s := NewMemoryStore(clk.Now)
 	l := mustLimiter(t, Config{Store: s})
 	kc := l.KeyConfig(Limits{Window: time.Minute})
 	ctx := context.Background()
+	const q = 60000.0 // the server's tokens per window
 	amt := pacing.Amount{Requests: 1, Tokens: 1000}
-	var admitted float64
-	for range 900 { // 1.5 windows
+	server, last, start := q, clk.t, clk.t
+	var wasted float64
+	throttled := false
+	for i := 0; i < 6000 && !throttled; i++ { // at most 10 windows
 		clk.add(100 * time.Millisecond)
-		for {
+		refill := q * float64(clk.t.Sub(last)) / float64(time.Minute)
+		wasted += math.Max(0, server+refill-q)
+		server, last = math.Min(q, server+refill), clk.t
+		// The demand: one call every 2 s (half the ceiling) for two
+		// windows, then as much as the limiter admits.
+		for n := 0; ; n++ {
+			if clk.t.Sub(start) < 2*time.Minute && (n > 0 || clk.t.Sub(start)%(2*time.Second) != 0) {
+				break
+			}
 			res, _ := s.Reserve(ctx, "k", kc, amt)
 			if !res.OK {
 				break
 			}
-			admitted += amt.Tokens
+			if server < amt.Tokens {
+				if lowered, _ := s.Throttled(ctx, "k", kc, pacing.Tokens); !lowered {
+					t.Fatal("the first throttle did not lower the rate")
+				}
+				throttled = true
+				break
+			}
+			server -= amt.Tokens
 		}
 	}
-	before, _ := s.State(ctx, "k", kc)
-	if lowered, _ := s.Throttled(ctx, "k", kc, pacing.Tokens); !lowered {
-		t.Fatal("the first throttle did not lower the rate")
+	if !throttled {
+		t.Fatal("slow start never reached the server's ceiling")
+	}
+	if wasted < 0.2*q {
+		t.Fatalf("the server wasted only %v of its refill: the test does not exercise the suffixes", wasted)
 	}
 	ks, _ := s.State(ctx, "k", kc)
-	// A server whose bucket was full at the start and refills at Q per
-	// window admitted Q + 1.5 Q: the estimate is admitted / 2.5.
-	want := admitted / 2.5 * (1 - holdMargin)
-	if r := ks.Rate[pacing.Tokens]; math.Abs(r-want) > 0.02*want || r >= before.Rate[pacing.Tokens] {
-		t.Fatalf("rate after the first throttle %v, want %v (slow-start rate was %v)", r, want, before.Rate[pacing.Tokens])
+	if r := ks.Rate[pacing.Tokens]; r < 0.9*q || r > q {
+		t.Fatalf("rate after the first throttle %v, want within 10 %% under the ceiling %v", r, q)
 	}
 }
 
@@ -255,6 +277,66 @@ func TestEvidenceHoldAndProbe(t *testing.T) {
 	st := stateOf(s, "k")
 	if st.gap != 2*minHold {
 		t.Fatalf("hold after a confirming probe %v windows, want %v", st.gap, 2*minHold)
+	}
+}
+
+// Each probe that confirms the ceiling doubles the next hold, up to
+// maxHold with a configured quota and maxHoldLearned without one, so that
+// a learned ceiling that rose is found within about ten windows.
+func TestHoldCap(t *testing.T) {
+	for _, quota := range []float64{0, 1000} {
+		c := pacing.AxisConfig{Quota: quota, Window: time.Minute, Beta: 0.6, CubicC: 0.015, Cooldown: 6 * time.Second}
+		t0 := newFakeNow().t
+		s := axis{init: true, limited: true, last: t0, wMax: 700, base: 679, gap: minHold, decreasedAt: t0, markAt: t0}
+		now := t0
+		var gaps []float64
+		for range 6 {
+			// Twenty windows at the ceiling, 700 per window, then the
+			// throttle of the probe past it (450 admitted over the last
+			// window caps a learned rate at 900: the estimate is within a
+			// Beta step of it).
+			now = now.Add(20 * time.Minute)
+			s.spent, s.measured, s.measuredAt = 14000, 450, now
+			if !s.throttled(&c, now) {
+				t.Fatal("the throttle did not lower the rate")
+			}
+			gaps = append(gaps, s.gap)
+		}
+		want := []float64{4, 8, 16, 16, 16, 16}
+		if quota == 0 {
+			want = []float64{4, 4, 4, 4, 4, 4}
+		}
+		for i := range want {
+			if gaps[i] != want[i] {
+				t.Fatalf("quota %v: holds %v, want %v", quota, gaps, want)
+			}
+		}
+	}
+}
+
+// Out of slow start, evidence that asks for a cut deeper than Beta is used
+// only over a span of deepSpan windows or more (a probe that ran far past
+// the ceiling on the server's saved slack), and the rate then regrows at
+// once; over a shorter span the rate takes the Beta step.
+func TestDeepCut(t *testing.T) {
+	t0 := newFakeNow().Now()
+	c := &pacing.AxisConfig{Window: time.Minute, Beta: 0.6, CubicC: 0.015, Cooldown: 6 * time.Second}
+	// A rate of 1000 per window (the learned ceiling caps it at twice the
+	// 500 admitted over the last window), and 400 per window charged.
+	probe := func(windows float64) axis {
+		now := t0.Add(time.Duration(windows * float64(time.Minute)))
+		return axis{init: true, limited: true, last: now, wMax: 1000, base: 1000, decreasedAt: t0.Add(-time.Hour),
+			markAt: t0, spent: 400 * windows, measured: 500, measuredAt: now}
+	}
+	long := probe(3)
+	long.throttled(c, t0.Add(3*time.Minute))
+	if want := 400 * (1 - holdMargin); !near(long.base, want) || long.hold != 0 {
+		t.Fatalf("3 windows of evidence: rate %v and hold %v after the throttle, want the estimate's %v and 0", long.base, long.hold, want)
+	}
+	short := probe(1.5)
+	short.throttled(c, t0.Add(90*time.Second))
+	if !near(short.base, 600) {
+		t.Fatalf("1.5 windows of evidence: rate after the throttle %v, want the Beta step 600", short.base)
 	}
 }
 

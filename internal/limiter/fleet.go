@@ -48,6 +48,7 @@ type fleetKey struct {
 	degraded  bool                     // the store failed; pacing locally
 	outage    int                      // outages so far: names the local bucket
 	local     []localAdmission         // admitted locally in the last window
+	tenants   tenantTable              // this process's tenants of the key
 }
 
 type localAdmission struct {
@@ -78,7 +79,7 @@ func lease(kc pacing.KeyConfig) time.Duration {
 	return min(max(window(kc)/4, 500*time.Millisecond), 5*time.Second)
 }
 
-func (l *Limiter) acquireFleet(ctx context.Context, key string, kc pacing.KeyConfig, amt pacing.Amount, pri Priority) (*Ticket, error) {
+func (l *Limiter) acquireFleet(ctx context.Context, key string, kc pacing.KeyConfig, amt pacing.Amount, pri Priority, tenant string) (*Ticket, error) {
 	fk := l.fleetKey(key)
 	start := l.cfg.Clock.Now()
 	req := pacing.AdmitRequest{
@@ -87,6 +88,21 @@ func (l *Limiter) acquireFleet(ctx context.Context, key string, kc pacing.KeyCon
 		Boost:  time.Duration(l.priorityBoost(pri, kc)),
 		Lease:  lease(kc),
 	}
+	// Tenants: this process's start tag of the tenant (tenant.go) moves the
+	// ticket back by how far the tag is ahead of now; the store orders the
+	// fleet's tickets by that place.
+	fk.mu.Lock()
+	if tenant != "" || fk.tenants.used() {
+		tag, ts := fk.tenants.tag(start, tenant, l.tenantPolicy(tenant).Weight, pri, amt.Tokens, kc.Tokens.Quota, kc.Tokens.Window)
+		req.Boost -= tag.Sub(start)
+		ts.waiting++
+		defer func() {
+			fk.mu.Lock()
+			ts.waiting--
+			fk.mu.Unlock()
+		}()
+	}
+	fk.mu.Unlock()
 	dl, hasDeadline := ctx.Deadline()
 	if hasDeadline {
 		req.MaxWait = max(dl.Sub(start), 1)
@@ -95,7 +111,7 @@ func (l *Limiter) acquireFleet(ctx context.Context, key string, kc pacing.KeyCon
 		res, err := l.admit(ctx, fk, key, kc, req)
 		if err != nil {
 			// The store is down: its queue entry (if any) expires with its lease.
-			return l.acquireDegraded(ctx, fk, key, kc, amt, pri, start)
+			return l.acquireDegraded(ctx, fk, key, kc, amt, pri, start, tenant)
 		}
 		if res.OK {
 			if ctx.Err() != nil {
@@ -269,9 +285,9 @@ func (l *Limiter) degradedKey(fk *fleetKey, kc pacing.KeyConfig) (string, pacing
 	return fk.key + "#local" + strconv.Itoa(outage), shareConfig(kc, n)
 }
 
-func (l *Limiter) acquireDegraded(ctx context.Context, fk *fleetKey, key string, kc pacing.KeyConfig, amt pacing.Amount, pri Priority, start time.Time) (*Ticket, error) {
+func (l *Limiter) acquireDegraded(ctx context.Context, fk *fleetKey, key string, kc pacing.KeyConfig, amt pacing.Amount, pri Priority, start time.Time, tenant string) (*Ticket, error) {
 	dk, skc := l.degradedKey(fk, kc)
-	t, err := l.acquireLocal(ctx, dk, l.fallback, skc, amt, pri)
+	t, err := l.acquireLocal(ctx, dk, l.fallback, skc, amt, pri, tenant)
 	if t == nil {
 		return nil, err
 	}

@@ -40,6 +40,10 @@ type Limits struct {
 	TokensPerWindow   float64
 	// Window is the quota period; zero means one minute.
 	Window time.Duration
+	// TokensPerDay is the daily token quota (zero: none), counted over Day
+	// (zero: 24 hours) in a bucket of its own (see daily.go).
+	TokensPerDay float64
+	Day          time.Duration
 }
 
 // Config configures a [Limiter]. The zero value is valid: an in-process
@@ -81,6 +85,10 @@ type Config struct {
 	// (default 1: a Batch request waits at most about one window longer than
 	// it would without Interactive traffic).
 	PriorityBoost float64
+	// Tenants are the policies of named tenants (weights in each key's fair
+	// queue, token budgets); DefaultTenant applies to the others.
+	Tenants       map[string]TenantPolicy
+	DefaultTenant TenantPolicy
 }
 
 func (c *Config) setDefaults() error {
@@ -145,6 +153,7 @@ type Limiter struct {
 
 	queues    sync.Map // key -> *queue
 	fleets    sync.Map // key -> *fleetKey
+	meters    sync.Map // key -> *dayMeter
 	lastSweep atomic.Int64
 
 	outstanding atomic.Int64
@@ -247,7 +256,10 @@ type Ticket struct {
 	epoch string       // the fleet store's epoch that charged it
 	amt   pacing.Amount
 	quota float64 // the tokens quota at admission (0: unknown)
-	done  atomic.Bool
+	// budgets are the fixed budgets (daily quota, tenant budgets) the
+	// ticket charged, refunded at settlement like the key's buckets.
+	budgets []budgetCharge
+	done    atomic.Bool
 	// Waited is how long the request waited for admission.
 	Waited time.Duration
 }
@@ -268,7 +280,9 @@ func (t *Ticket) Settle(tokens float64) {
 		return
 	}
 	t.l.outstanding.Add(-1)
-	amt := pacing.Amount{Tokens: t.amt.Tokens - t.charge(tokens)}
+	charged := t.charge(tokens)
+	amt := pacing.Amount{Tokens: t.amt.Tokens - charged}
+	t.l.refundBudgets(t.budgets, charged)
 	if t.fk != nil {
 		t.l.refund(t.fk, t.epoch, amt)
 		return
@@ -314,13 +328,19 @@ func (l *Limiter) Acquire(ctx context.Context, key string, kc pacing.KeyConfig, 
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	return l.acquire(ctx, key, kc, amt, pri, "")
+}
+
+// acquire waits for admission of a valid amount, in the fleet's queue or
+// the local one, at tenant's fair-queueing place.
+func (l *Limiter) acquire(ctx context.Context, key string, kc pacing.KeyConfig, amt pacing.Amount, pri Priority, tenant string) (*Ticket, error) {
 	l.sweepQueues(l.cfg.Clock.Now())
 	var t *Ticket
 	var err error
 	if l.fleet != nil {
-		t, err = l.acquireFleet(ctx, key, kc, amt, pri)
+		t, err = l.acquireFleet(ctx, key, kc, amt, pri, tenant)
 	} else {
-		t, err = l.acquireLocal(ctx, key, l.cfg.Store, kc, amt, pri)
+		t, err = l.acquireLocal(ctx, key, l.cfg.Store, kc, amt, pri, tenant)
 	}
 	if t != nil {
 		t.quota = kc.Tokens.Quota
@@ -332,10 +352,18 @@ func (l *Limiter) Acquire(ctx context.Context, key string, kc pacing.KeyConfig, 
 func validAmount(v float64) bool { return v >= 0 && !math.IsInf(v, 0) }
 
 // acquireLocal waits in q, this process's queue of a key.
-func (l *Limiter) acquireLocal(ctx context.Context, key string, st pacing.Store, kc pacing.KeyConfig, amt pacing.Amount, pri Priority) (*Ticket, error) {
+func (l *Limiter) acquireLocal(ctx context.Context, key string, st pacing.Store, kc pacing.KeyConfig, amt pacing.Amount, pri Priority, tenant string) (*Ticket, error) {
 	q := l.lockQueue(key, st)
 	q.cfg = kc
-	q.used = l.cfg.Clock.Now()
+	now := l.cfg.Clock.Now()
+	q.used = now
+	// The waiter's place: its arrival, or its tenant's start tag once
+	// tenants are named on the key (see tenant.go).
+	arrival := now
+	var ts *tenantState
+	if tenant != "" || q.tenants.used() {
+		arrival, ts = q.tenants.tag(now, tenant, l.tenantPolicy(tenant).Weight, pri, amt.Tokens, l.tenantRate(q, now), kc.Tokens.Window)
+	}
 	if len(q.waiters) == 0 {
 		if res, st := l.reserve(q, amt); res.OK {
 			q.held++
@@ -343,20 +371,26 @@ func (l *Limiter) acquireLocal(ctx context.Context, key string, st pacing.Store,
 			return l.ticket(q, st, amt, 0), nil
 		}
 	}
-	now := l.cfg.Clock.Now()
 	w := &waiter{
-		amt:   amt,
-		order: now.Add(-time.Duration(l.priorityBoost(pri, kc))),
-		seq:   q.nextSeq(),
-		ready: make(chan struct{}),
+		amt:    amt,
+		order:  arrival.Add(-time.Duration(l.priorityBoost(pri, kc))),
+		seq:    q.nextSeq(),
+		ready:  make(chan struct{}),
+		tenant: ts,
 	}
 	if dl, ok := ctx.Deadline(); ok {
 		if est := l.estimate(q, w); now.Add(est).After(dl) {
+			if ts != nil {
+				ts.untag(pri, arrival) // refused: it takes no share
+			}
 			q.mu.Unlock()
 			return nil, &DeadlineError{Key: key, Wait: est, Remaining: dl.Sub(now)}
 		}
 	}
 	heap.Push(&q.waiters, w)
+	if ts != nil {
+		ts.waiting++
+	}
 	l.dispatch(q)
 	q.mu.Unlock()
 
@@ -368,6 +402,7 @@ func (l *Limiter) acquireLocal(ctx context.Context, key string, st pacing.Store,
 		admitted := w.admitted
 		if !admitted {
 			heap.Remove(&q.waiters, w.index)
+			w.dequeued()
 			l.dispatch(q)
 		}
 		q.mu.Unlock()
@@ -469,6 +504,7 @@ func (l *Limiter) sweepQueues(now time.Time) {
 		if len(q.waiters) == 0 && q.timer == nil && q.held == 0 && now.Sub(q.used) >= idleAfter(&q.cfg) {
 			q.gone = true
 			l.queues.CompareAndDelete(key, q)
+			l.meters.Delete(key)
 		}
 		q.mu.Unlock()
 		return true
@@ -556,6 +592,7 @@ func (l *Limiter) dispatch(q *queue) {
 			return
 		}
 		heap.Pop(&q.waiters)
+		head.dequeued()
 		q.held++
 		head.admitted = true
 		head.store = st
@@ -577,6 +614,9 @@ type queue struct {
 	waiters waiterHeap
 	seq     uint64
 	timer   Timer
+	tenants tenantTable
+	rate    float64   // the tokens rate last read for tenant tags, when the quota is unknown
+	rateAt  time.Time // when it was read
 }
 
 func (q *queue) nextSeq() uint64 { q.seq++; return q.seq }
@@ -609,6 +649,40 @@ type waiter struct {
 	admitted bool
 	store    pacing.Store // the store that charged it
 	index    int
+	tenant   *tenantState // its tenant's state, when tenants are in use
+}
+
+// dequeued counts w out of its tenant's waiters.
+func (w *waiter) dequeued() {
+	if w.tenant != nil {
+		w.tenant.waiting--
+		w.tenant = nil
+	}
+}
+
+// tenantRate returns q's tokens per window for tenant tags: the quota, or
+// the store's current rate (read at most once per tenth of a window).
+// Called with q.mu held.
+func (l *Limiter) tenantRate(q *queue, now time.Time) float64 {
+	if r := q.cfg.Tokens.Quota; r > 0 {
+		return r
+	}
+	w := q.cfg.Tokens.Window
+	if !q.rateAt.IsZero() && now.Sub(q.rateAt) < w/10 {
+		return q.rate
+	}
+	ctx, cancel := l.storeCtx(context.Background())
+	st, err := q.store.State(ctx, q.key, q.cfg)
+	cancel()
+	if err != nil {
+		l.storeErrors.Add(1)
+		st, _ = l.fallback.State(ctx, q.key, q.cfg)
+	}
+	q.rate, q.rateAt = 0, now
+	if r := st.Rate[pacing.Tokens]; st.Limited[pacing.Tokens] && r > 0 && !math.IsInf(r, 0) {
+		q.rate = r
+	}
+	return q.rate
 }
 
 func (w *waiter) less(o *waiter) bool {

@@ -197,9 +197,10 @@ func TestThrottleSlowsAdmission(t *testing.T) {
 		start := time.Now()
 		tk, _ := l.Acquire(ctx, "k", kc, pacing.Amount{Requests: 1, Tokens: 42}, Interactive)
 		tk.Release()
-		// 360 per minute = 6 tokens/s, from an empty bucket.
-		if got := time.Since(start); got != 7*time.Second {
-			t.Fatalf("admitted after %v, want 7s", got)
+		// 360 per minute = 6 tokens/s, from a debt of half a cooldown
+		// (18 tokens): (18 + 42) / 6.
+		if got := time.Since(start); got != 10*time.Second {
+			t.Fatalf("admitted after %v, want 10s", got)
 		}
 	})
 }

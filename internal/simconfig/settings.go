@@ -55,6 +55,9 @@ type Settings[Q, F any] struct {
 	MaxBodyBytes int64
 	// CacheTTL is how long a prompt-cache prefix stays warm.
 	CacheTTL time.Duration
+	// Day is the period of the tokens-per-day quota; zero means 1440
+	// windows (a day of one-minute windows).
+	Day time.Duration
 
 	// Err is the first invalid option's error; bedrocksim.New returns it.
 	Err error

@@ -40,6 +40,13 @@ func CacheTTL(d time.Duration) bedrocksim.Option {
 	return func(s *settings) { s.CacheTTL = d }
 }
 
+// Day sets the period of the tokens-per-day quota (default 1440 windows),
+// so that a test or a load test can compress a day into minutes. It must
+// not be negative.
+func Day(d time.Duration) bedrocksim.Option {
+	return func(s *settings) { s.Day = d }
+}
+
 // Seed sets the seed (default 0) that drives output lengths, output text,
 // fault selection and request IDs. The same seed and the same calls give
 // the same answers.

@@ -1,6 +1,9 @@
 package tokens
 
 import (
+	"encoding/json"
+	"hash/maphash"
+
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/document"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/types"
 )
@@ -92,12 +95,105 @@ func (w *walk) doc(d document.Interface) {
 	if d == nil {
 		return
 	}
+	if v, ok := d.(interface{ Value() any }); ok {
+		sz := docSize{seed: w.e.seed}
+		if !sz.walk(v.Value(), maxDocNodes) {
+			// Too large to marshal here: the SDK's encoder sorts every
+			// map's keys through reflection (about 200 ms for a 1 MB
+			// object of 80,000 keys). Estimate it from its strings, in one
+			// pass, order-independently.
+			sz = docSize{seed: w.e.seed}
+			sz.walk(v.Value(), -1)
+			w.fold(sz.fp)
+			w.textB += sz.bytes
+			w.tokens += sz.tokens
+			w.fallback = true
+			return
+		}
+	}
 	b, err := d.MarshalSmithyDocument()
 	if err != nil {
 		w.fallback = true
 		return
 	}
 	w.text(string(b))
+}
+
+// maxDocNodes is the most values a document may hold to be counted as its
+// JSON text; a larger one is estimated from its strings.
+const maxDocNodes = 4096
+
+// docSize estimates a large document decoded into Go values (what
+// encoding/json gives: maps, slices, strings, numbers, booleans, nil).
+type docSize struct {
+	nodes  int
+	bytes  int
+	tokens int
+	fp     uint64 // order-independent: sums of the strings' hashes
+	seed   maphash.Seed
+}
+
+// walk adds v to the estimate; with budget >= 0 it stops and returns false
+// past budget values.
+func (d *docSize) walk(v any, budget int) bool {
+	d.nodes++
+	if budget >= 0 && d.nodes > budget {
+		return false
+	}
+	switch v := v.(type) {
+	case nil, bool:
+		d.bytes += 5
+		d.tokens++
+	case string:
+		d.str(v)
+	case float64, float32, int, int64, int32, uint64, uint32, json.Number:
+		d.bytes += 8
+		d.tokens += 3
+	case []any:
+		d.bytes += 2
+		d.tokens++
+		for _, e := range v {
+			if !d.walk(e, budget) {
+				return false
+			}
+			d.bytes++
+			d.tokens++
+		}
+	case map[string]any:
+		d.bytes += 2
+		d.tokens++
+		for k, e := range v {
+			d.str(k)
+			d.bytes += 2
+			d.tokens += 2
+			if !d.walk(e, budget) {
+				return false
+			}
+		}
+	case []string:
+		for _, e := range v {
+			d.str(e)
+		}
+		d.nodes += len(v)
+	case map[string]string:
+		for k, e := range v {
+			d.str(k)
+			d.str(e)
+		}
+		d.nodes += len(v)
+	default:
+		// Another type (a struct, a typed map or slice): the SDK's encoder
+		// walks it by reflection. Counted as one small value here.
+		d.bytes += 16
+		d.tokens += 4
+	}
+	return budget < 0 || d.nodes <= budget
+}
+
+func (d *docSize) str(s string) {
+	d.bytes += len(s) + 2
+	d.tokens += HeuristicTokens(s) + 1
+	d.fp += maphash.String(d.seed, s)
 }
 
 func (w *walk) guard(g types.GuardrailConverseContentBlock) {

@@ -15,12 +15,14 @@ import (
 // it too).
 //
 // It only accepts what it can decode exactly as encoding/json would. On
-// anything else (a syntax error, a key that encoding/json would match
-// case-insensitively or after unescaping, a duplicate key, a value of an
-// unexpected type, a number out of range where encoding/json decodes into
-// interface values, nesting near encoding/json's depth limit) it gives up
-// before counting anything, and the caller takes the encoding/json path,
-// which then behaves exactly as before.
+// anything else (a key that encoding/json would match case-insensitively
+// or after unescaping, a duplicate key, a value of an unexpected type, a
+// number out of range where encoding/json decodes into interface values,
+// nesting near encoding/json's depth limit) it gives up before counting
+// anything, and the caller takes the encoding/json path, which then
+// behaves exactly as before. On a syntax error, which encoding/json would
+// refuse too, it says so (syntax), and the caller estimates the body from
+// its bytes without that second pass.
 
 // fastMaxDepth stays below encoding/json's nesting limit (10000).
 const fastMaxDepth = 9990
@@ -29,6 +31,16 @@ type fastScan struct {
 	b     []byte
 	i     int
 	depth int
+	// syntax is set when the scan stopped at a JSON syntax error, which
+	// encoding/json would refuse too: the caller can then estimate the
+	// body from its bytes without another pass through encoding/json.
+	syntax bool
+}
+
+// bad marks a syntax error and returns false.
+func (s *fastScan) bad() bool {
+	s.syntax = true
+	return false
 }
 
 type fastAnthropicReq struct {
@@ -40,6 +52,7 @@ type fastAnthropicReq struct {
 	messages          []fastMsg
 	tools             []json.RawMessage
 	toolChoice        string
+	syntax            bool // the body is not valid JSON
 }
 
 type fastMsg struct {
@@ -69,7 +82,7 @@ func (s *fastScan) peek() byte {
 
 func (s *fastScan) lit(word string) bool {
 	if len(s.b)-s.i < len(word) || string(s.b[s.i:s.i+len(word)]) != word {
-		return false
+		return s.bad()
 	}
 	s.i += len(word)
 	return true
@@ -95,28 +108,28 @@ func (s *fastScan) str() (lo, hi int, esc, ok bool) {
 			s.i++
 			return lo, hi, esc, true
 		case c < 0x20:
-			return 0, 0, false, false
+			return 0, 0, false, s.bad()
 		case c == '\\':
 			esc = true
 			if s.i+1 >= len(s.b) {
-				return 0, 0, false, false
+				return 0, 0, false, s.bad()
 			}
 			switch s.b[s.i+1] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 				s.i += 2
 			case 'u':
 				if s.i+6 > len(s.b) || !isHex(s.b[s.i+2]) || !isHex(s.b[s.i+3]) || !isHex(s.b[s.i+4]) || !isHex(s.b[s.i+5]) {
-					return 0, 0, false, false
+					return 0, 0, false, s.bad()
 				}
 				s.i += 6
 			default:
-				return 0, 0, false, false
+				return 0, 0, false, s.bad()
 			}
 		default:
 			s.i++
 		}
 	}
-	return 0, 0, false, false
+	return 0, 0, false, s.bad()
 }
 
 // strValue scans a string value and decodes it as encoding/json does.
@@ -127,8 +140,11 @@ func (s *fastScan) strValue() (string, bool) {
 		return "", false
 	}
 	raw := s.b[lo:hi]
-	if !esc && utf8.Valid(raw) {
-		return string(raw), true
+	if !esc {
+		if utf8.Valid(raw) {
+			return string(raw), true
+		}
+		return replaceInvalidUTF8(raw), true
 	}
 	var v string
 	if json.Unmarshal(s.b[start:s.i], &v) != nil {
@@ -137,11 +153,31 @@ func (s *fastScan) strValue() (string, bool) {
 	return v, true
 }
 
+// replaceInvalidUTF8 returns b with every byte that is not part of a valid
+// UTF-8 sequence replaced by U+FFFD, one per byte, as encoding/json
+// decodes a string without escapes.
+func replaceInvalidUTF8(b []byte) string {
+	out := make([]byte, 0, len(b)+len(b)/2)
+	for i := 0; i < len(b); {
+		if c := b[i]; c < utf8.RuneSelf {
+			out = append(out, c)
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(b[i:])
+		out = utf8.AppendRune(out, r)
+		i += size
+	}
+	return string(out)
+}
+
 // key scans an object key and the colon after it. strict (struct
 // decoding) refuses keys that encoding/json could match to a field
 // case-insensitively; every key with an escape is refused.
 func (s *fastScan) key(strict bool) (string, bool) {
-	s.ws()
+	if s.peek() != '"' {
+		return "", s.bad()
+	}
 	lo, hi, esc, ok := s.str()
 	if !ok || esc {
 		return "", false
@@ -155,7 +191,7 @@ func (s *fastScan) key(strict bool) (string, bool) {
 		}
 	}
 	if s.peek() != ':' {
-		return "", false
+		return "", s.bad()
 	}
 	s.i++
 	s.ws()
@@ -181,12 +217,12 @@ func (s *fastScan) number(checked bool) bool {
 	case s.i < len(s.b) && s.b[s.i] == '0':
 		s.i++
 	case digits() == 0:
-		return false
+		return s.bad()
 	}
 	if s.i < len(s.b) && s.b[s.i] == '.' {
 		s.i++
 		if digits() == 0 {
-			return false
+			return s.bad()
 		}
 	}
 	if s.i < len(s.b) && (s.b[s.i] == 'e' || s.b[s.i] == 'E') {
@@ -195,7 +231,7 @@ func (s *fastScan) number(checked bool) bool {
 			s.i++
 		}
 		if digits() == 0 {
-			return false
+			return s.bad()
 		}
 	}
 	if checked {
@@ -245,8 +281,11 @@ func (s *fastScan) skipContainer(checked bool) bool {
 	for {
 		if obj {
 			s.ws()
+			if s.peek() != '"' {
+				return s.bad()
+			}
 			if _, _, _, ok := s.str(); !ok || s.peek() != ':' {
-				return false
+				return s.bad()
 			}
 			s.i++
 		}
@@ -261,7 +300,7 @@ func (s *fastScan) skipContainer(checked bool) bool {
 			s.depth--
 			return true
 		default:
-			return false
+			return s.bad()
 		}
 	}
 }
@@ -333,7 +372,7 @@ func (s *fastScan) object(strict bool, member func(key string) bool) bool {
 			s.depth--
 			return true
 		default:
-			return false
+			return s.bad()
 		}
 	}
 }
@@ -361,7 +400,7 @@ func (s *fastScan) array(elem func() bool) bool {
 			s.depth--
 			return true
 		default:
-			return false
+			return s.bad()
 		}
 	}
 }
@@ -395,7 +434,8 @@ func (s *fastScan) optInt(dst **int) bool {
 }
 
 // fastAnthropic reads an Anthropic body; ok is false when the caller must
-// take the encoding/json path.
+// take the encoding/json path or, with r.syntax, estimate the body from its
+// bytes (it is not JSON).
 func fastAnthropic(b []byte) (r fastAnthropicReq, ok bool) {
 	s := &fastScan{b: b}
 	ok = s.object(true, func(k string) bool {
@@ -463,7 +503,11 @@ func fastAnthropic(b []byte) (r fastAnthropicReq, ok bool) {
 		}
 		return s.skip(false)
 	})
-	if !ok || s.peek() != 0 || s.i != len(b) {
+	if ok && (s.peek() != 0 || s.i != len(b)) {
+		s.bad() // data after the value
+	}
+	r.syntax = s.syntax
+	if !ok || s.syntax {
 		return r, false
 	}
 	return r, r.prompt != nil || r.hasMessages

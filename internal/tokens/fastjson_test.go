@@ -1,6 +1,7 @@
 package tokens
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -97,7 +98,10 @@ func walkBoth(t *testing.T, body []byte) (took bool) {
 		w.e = nil
 		return w, mt, ok
 	}
-	_, took = fastAnthropic(body)
+	f, took := fastAnthropic(body)
+	if f.syntax && json.Valid(body) {
+		t.Errorf("body %q: marked as a syntax error, but it is valid JSON", body)
+	}
 	fw, fmt_, fok := run(false)
 	sw, smt, sok := run(true)
 	if fw != sw || fok != sok || (fmt_ == nil) != (smt == nil) || fmt_ != nil && *fmt_ != *smt {

@@ -110,8 +110,12 @@ type anthropicSrc struct {
 }
 
 func (w *walk) anthropicBody(b []byte) (*int, bool) {
-	if f, ok := fastAnthropic(b); ok {
+	f, ok := fastAnthropic(b)
+	switch {
+	case ok:
 		return w.fastAnthropicBody(&f), true
+	case f.syntax:
+		return nil, false // not JSON: encoding/json would refuse it too
 	}
 	return w.anthropicBodyJSON(b)
 }
@@ -382,11 +386,13 @@ type novaBlock struct {
 	} `json:"reasoningContent"`
 }
 
+// novaReq holds blocks by pointer: a growing slice of large structs would be
+// copied again at every doubling (a body of many tiny blocks).
 type novaReq struct {
-	System   []novaBlock `json:"system"`
+	System   []*novaBlock `json:"system"`
 	Messages []struct {
-		Role    string      `json:"role"`
-		Content []novaBlock `json:"content"`
+		Role    string       `json:"role"`
+		Content []*novaBlock `json:"content"`
 	} `json:"messages"`
 	InferenceConfig *struct {
 		MaxNewTokens *int `json:"max_new_tokens"`
@@ -418,8 +424,11 @@ func (w *walk) novaBody(b []byte) (*int, bool) {
 	return firstInt(r.InferenceConfig.MaxNewTokens, r.InferenceConfig.MaxTokens), true
 }
 
-func (w *walk) novaBlocks(bs []novaBlock) {
+func (w *walk) novaBlocks(bs []*novaBlock) {
 	for _, bl := range bs {
+		if bl == nil {
+			continue
+		}
 		switch {
 		case bl.Text != nil:
 			w.tag(tagText)
@@ -515,27 +524,69 @@ func (w *walk) cohereBody(b []byte) (*int, bool) {
 	return r.MaxTokens, true
 }
 
-// genericBody reads Meta Llama ({"prompt","max_gen_len"}), Mistral
-// ({"prompt"} or {"messages"}, "max_tokens") and OpenAI-style chat bodies of
-// other providers.
+// genericReq is a chat or prompt body of the generic schema: Meta Llama
+// ({"prompt","max_gen_len"}), Mistral ({"prompt"} or {"messages"},
+// "max_tokens") and OpenAI-style chat bodies of other providers (AI21
+// Jamba, OpenAI gpt-oss, ...).
+type genericReq struct {
+	Prompt              *string           `json:"prompt"`
+	InputText           *string           `json:"inputText"`
+	System              json.RawMessage   `json:"system"`
+	Messages            []genericMsg      `json:"messages"`
+	Tools               []json.RawMessage `json:"tools"`
+	Images              []string          `json:"images"`
+	MaxTokens           *int              `json:"max_tokens"`
+	MaxCompletionTokens *int              `json:"max_completion_tokens"`
+	MaxGenLen           *int              `json:"max_gen_len"`
+	MaxNewTokens        *int              `json:"max_new_tokens"`
+}
+
+// genericMsg is one message of a generic-schema body.
+type genericMsg struct {
+	Role    string          `json:"role"`
+	Content json.RawMessage `json:"content"`
+}
+
+// genericPart is one part of an array content value.
+type genericPart struct {
+	Text     *string         `json:"text"`
+	Image    json.RawMessage `json:"image"`
+	ImageURL json.RawMessage `json:"image_url"`
+}
+
+// genericBody reads a generic-schema body: in one pass when fastGeneric
+// takes it, else with encoding/json.
 func (w *walk) genericBody(b []byte) (*int, bool) {
-	var r struct {
-		Prompt    *string         `json:"prompt"`
-		InputText *string         `json:"inputText"`
-		System    json.RawMessage `json:"system"`
-		Messages  []struct {
-			Role    string          `json:"role"`
-			Content json.RawMessage `json:"content"`
-		} `json:"messages"`
-		Tools               []json.RawMessage `json:"tools"`
-		Images              []string          `json:"images"`
-		MaxTokens           *int              `json:"max_tokens"`
-		MaxCompletionTokens *int              `json:"max_completion_tokens"`
-		MaxGenLen           *int              `json:"max_gen_len"`
-		MaxNewTokens        *int              `json:"max_new_tokens"`
+	f, ok := fastGeneric(b)
+	switch {
+	case ok:
+		return w.genericCount(&f.req, f.contents), true
+	case f.syntax:
+		return nil, false // not JSON: encoding/json would refuse it too
 	}
+	return w.genericBodyJSON(b)
+}
+
+// genericBodyJSON reads a generic-schema body with encoding/json: the
+// bodies fastGeneric does not take.
+func (w *walk) genericBodyJSON(b []byte) (*int, bool) {
+	var r genericReq
 	if json.Unmarshal(b, &r) != nil || (r.Prompt == nil && r.InputText == nil && r.Messages == nil) {
 		return nil, false
+	}
+	return w.genericCount(&r, nil), true
+}
+
+// genericCount counts a decoded generic body. contents, when not nil,
+// holds the system and message content values already decoded (system
+// first); else they are decoded from r's raw values.
+func (w *walk) genericCount(r *genericReq, contents []genericContentValue) *int {
+	content := func(i int, raw json.RawMessage) {
+		if contents != nil {
+			w.genericContentValue(&contents[i])
+			return
+		}
+		w.genericContent(raw)
 	}
 	if r.Prompt != nil {
 		w.text(*r.Prompt)
@@ -547,19 +598,20 @@ func (w *walk) genericBody(b []byte) (*int, bool) {
 		iw, ih := imageSizeB64(img)
 		w.tokens += imageTokens(w.fam, iw, ih)
 	}
-	w.genericContent(r.System)
+	content(0, r.System)
 	for _, t := range r.Tools {
 		w.rawJSON(t)
 	}
-	for _, m := range r.Messages {
+	for i, m := range r.Messages {
 		w.tokens += messageOverhead
-		w.genericContent(m.Content)
+		content(i+1, m.Content)
 	}
-	return firstInt(r.MaxTokens, r.MaxCompletionTokens, r.MaxGenLen, r.MaxNewTokens), true
+	return firstInt(r.MaxTokens, r.MaxCompletionTokens, r.MaxGenLen, r.MaxNewTokens)
 }
 
 // genericContent counts a string, or an array of parts with "text"; parts
-// carrying an image count as one image of unknown size.
+// carrying an image count as one image of unknown size. Any other value is
+// counted as its JSON text.
 func (w *walk) genericContent(raw json.RawMessage) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return
@@ -568,21 +620,30 @@ func (w *walk) genericContent(raw json.RawMessage) {
 		w.text(s)
 		return
 	}
-	var parts []struct {
-		Text     *string         `json:"text"`
-		Image    json.RawMessage `json:"image"`
-		ImageURL json.RawMessage `json:"image_url"`
-	}
+	var parts []genericPart
 	if json.Unmarshal(raw, &parts) != nil {
 		w.rawJSON(raw)
 		return
 	}
-	for _, p := range parts {
-		switch {
-		case p.Text != nil:
-			w.text(*p.Text)
-		case p.Image != nil || p.ImageURL != nil:
-			w.tokens += imageTokens(w.fam, 0, 0)
+	w.genericContentValue(&genericContentValue{parts: parts, isParts: true})
+}
+
+// genericContentValue counts a content value decoded by fastGeneric (or
+// the parts genericContent decoded).
+func (w *walk) genericContentValue(c *genericContentValue) {
+	switch {
+	case c.isString:
+		w.text(c.str)
+	case c.isParts:
+		for _, p := range c.parts {
+			switch {
+			case p.Text != nil:
+				w.text(*p.Text)
+			case p.Image != nil || p.ImageURL != nil:
+				w.tokens += imageTokens(w.fam, 0, 0)
+			}
 		}
+	default:
+		w.rawJSON(c.raw)
 	}
 }

@@ -4,15 +4,11 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/binary"
-	"image"
-	_ "image/gif"  // register decoders for image.DecodeConfig
-	_ "image/jpeg" //
-	_ "image/png"  //
 	"math"
 )
 
 // Image and document rules. Dimensions are read from the image header only
-// (image.DecodeConfig for PNG, JPEG and GIF, a header parser for WebP); the
+// (a header parser per format: PNG, GIF, JPEG, WebP); the
 // pixels are never decoded.
 const (
 	// Anthropic: "tokens = (width px * height px)/750"; images whose long
@@ -70,16 +66,56 @@ func imageTokens(fam Family, w, h int) int {
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
-// imageSize reads an image's dimensions from its header.
+// imageSize reads an image's dimensions from its header (PNG, GIF, JPEG
+// and WebP), with no allocation: a body of thousands of tiny images costs
+// time linear in its size.
 func imageSize(b []byte) (int, int) {
 	if w, h, ok := webpSize(b); ok {
 		return w, h
 	}
-	cfg, _, err := image.DecodeConfig(bytes.NewReader(b))
-	if err != nil {
-		return 0, 0
+	switch {
+	case len(b) >= 24 && string(b[:8]) == "\x89PNG\r\n\x1a\n" && string(b[12:16]) == "IHDR":
+		return int(binary.BigEndian.Uint32(b[16:20])), int(binary.BigEndian.Uint32(b[20:24]))
+	case len(b) >= 10 && (string(b[:6]) == "GIF87a" || string(b[:6]) == "GIF89a"):
+		return int(binary.LittleEndian.Uint16(b[6:8])), int(binary.LittleEndian.Uint16(b[8:10]))
+	case len(b) >= 4 && b[0] == 0xff && b[1] == 0xd8:
+		return jpegSize(b)
 	}
-	return cfg.Width, cfg.Height
+	return 0, 0
+}
+
+// jpegSize walks a JPEG's marker segments to its first start-of-frame.
+func jpegSize(b []byte) (int, int) {
+	i := 2
+	for i+4 <= len(b) {
+		if b[i] != 0xff {
+			return 0, 0
+		}
+		m := b[i+1]
+		switch {
+		case m == 0xff: // fill byte
+			i++
+			continue
+		case m == 0x01 || 0xd0 <= m && m <= 0xd7: // markers without a length
+			i += 2
+			continue
+		case 0xc0 <= m && m <= 0xcf && m != 0xc4 && m != 0xc8 && m != 0xcc:
+			if i+9 > len(b) {
+				return 0, 0
+			}
+			h := int(binary.BigEndian.Uint16(b[i+5 : i+7]))
+			w := int(binary.BigEndian.Uint16(b[i+7 : i+9]))
+			return w, h
+		case m == 0xd9 || m == 0xda: // end of image, start of scan: no frame header
+			return 0, 0
+		}
+		n := int(binary.BigEndian.Uint16(b[i+2 : i+4]))
+		if n < 2 {
+			return 0, 0
+		}
+		i += 2 + n
+	}
+	return 0, 0
 }
 
 // webpSize parses the VP8, VP8L and VP8X headers of a WebP file.

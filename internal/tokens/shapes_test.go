@@ -15,7 +15,7 @@ const haiku35 = "anthropic.claude-3-5-haiku-20241022-v1:0"
 
 // nestedToolResults is an Anthropic body whose one message holds tool_result
 // blocks nested depth deep, each with a small text block: the shape that
-// made estimation quadratic (issue 14, item 4).
+// made estimation quadratic (issue 14, item 2).
 func nestedToolResults(depth int) []byte {
 	var b strings.Builder
 	b.WriteString(`{"anthropic_version":"bedrock-2023-05-31","max_tokens":100,"messages":[{"role":"user","content":`)

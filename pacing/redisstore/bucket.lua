@@ -39,10 +39,15 @@ local SLOW_START_GAIN = 4
 local SLOW_START_CAP = 8
 local EVIDENCE_SPAN = 1
 local EVIDENCE_BELOW = 0.95
+local DEEP_SPAN = 2
 local HOLD_MARGIN = 0.03
 local MIN_HOLD = 2
 local MAX_HOLD = 16
+local MAX_HOLD_LEARNED = 4
 local CONFIRM_TOLERANCE = 0.1
+local NUM_CHECKPOINTS = 4
+local THROTTLE_PAUSE = 0.5
+local CHECKPOINT_EVERY = 0.25
 local MAX_WAIT = 86400e9     -- maxWait: 24h in ns
 local CUBIC, AIMD = 0, 1
 
@@ -61,13 +66,15 @@ for i = 1, 2 do
 	}
 end
 
--- The hash holds fifteen fields per axis, prefixed r (requests) and t
+-- The hash holds twenty-three fields per axis, prefixed r (requests) and t
 -- (tokens): lv level, la last, li limited (0/1), wm wMax, da decreasedAt,
 -- ba base, me measured, ma measuredAt, fa firstAt, ho hold, ga gap,
--- sl slow, sp spent, mk markAt, cr credit.
-local NF = 15
+-- sl slow, sp spent, mk markAt, cr credit, k1..k4 the checkpoints' times
+-- (ckAt) and q1..q4 their spent (ckSpent), newest first.
+local NF = 23
 local prefixes = { 'r', 't' }
-local names = { 'lv', 'la', 'li', 'wm', 'da', 'ba', 'me', 'ma', 'fa', 'ho', 'ga', 'sl', 'sp', 'mk', 'cr' }
+local names = { 'lv', 'la', 'li', 'wm', 'da', 'ba', 'me', 'ma', 'fa', 'ho', 'ga', 'sl', 'sp', 'mk', 'cr',
+	'k1', 'k2', 'k3', 'k4', 'q1', 'q2', 'q3', 'q4' }
 local fields = {}
 for i = 1, 2 do
 	for _, n in ipairs(names) do
@@ -96,6 +103,8 @@ for i = 1, 2 do
 		spent = num(13),
 		markat = num(14),
 		credit = num(15),
+		ckat = { num(16), num(17), num(18), num(19) },
+		cksp = { num(20), num(21), num(22), num(23) },
 	}
 end
 
@@ -238,12 +247,44 @@ local function wait(s, c, n)
 	return math.ceil(d)
 end
 
+-- checkpoint: (now, spent) becomes the newest checkpoint when the newest
+-- is a CHECKPOINT_EVERY of the window old, or missing.
+local function checkpoint(s, c)
+	if s.ckat[1] ~= 0 and (now - s.ckat[1]) * 1000 < CHECKPOINT_EVERY * c.window then
+		return
+	end
+	for i = NUM_CHECKPOINTS, 2, -1 do
+		s.ckat[i] = s.ckat[i - 1]
+		s.cksp[i] = s.cksp[i - 1]
+	end
+	s.ckat[1] = now
+	s.cksp[1] = s.spent
+end
+
+-- estimate: the largest lower bound of the server's rate, over the
+-- evidence span (span windows) and its suffixes from each checkpoint.
+local function estimate(s, c, span)
+	local est = s.spent / span
+	for i = 1, NUM_CHECKPOINTS do
+		if s.ckat[i] == 0 or s.ckat[i] < s.markat then
+			break
+		end
+		local d = (now - s.ckat[i]) * 1000 / c.window
+		local e = (s.spent - s.cksp[i]) / (1 + d)
+		if e > est then
+			est = e
+		end
+	end
+	return est
+end
+
 -- take: admission; may leave debt on a paced axis.
 local function take(s, c, n)
 	if s.markat == 0 then
 		s.markat = now
 		s.credit = 1
 	end
+	checkpoint(s, c)
 	s.spent = s.spent + n
 	s.meas = recent(s, c) + n
 	s.measat = now
@@ -267,6 +308,7 @@ end
 -- give: a refund; negative n charges more.
 local function give(s, c, n)
 	if s.markat ~= 0 then
+		checkpoint(s, c)
 		s.spent = s.spent - n
 	end
 	if not s.limited then
@@ -285,7 +327,8 @@ end
 
 -- throttled: an estimate of the ceiling from the evidence, or a
 -- multiplicative decrease (at most once per cooldown) with fast
--- convergence; empties the bucket. Returns whether the rate was lowered.
+-- convergence; empties the bucket, with half a cooldown's refill of debt.
+-- Returns whether the rate was lowered.
 local function throttled(s, c)
 	local decrease = s.decat == 0 or (now - s.decat) * 1000 >= c.cooldown
 	if decrease then
@@ -302,19 +345,25 @@ local function throttled(s, c)
 			elapsed = (now - s.markat) * 1000 / c.window
 		end
 		local span = s.credit + elapsed
+		local est = estimate(s, c, span)
 		local slow = slowStart(s, c)
-		local est = s.spent / span
-		if span >= EVIDENCE_SPAN and est < cur and (slow or (est <= EVIDENCE_BELOW * cur and est >= c.beta * cur)) then
+		local deep = est < c.beta * cur
+		if span >= EVIDENCE_SPAN and est < cur and (slow or (est <= EVIDENCE_BELOW * cur and (not deep or elapsed >= DEEP_SPAN))) then
 			est = math.max(est, MIN_RATE)
 			if s.gap == 0 or s.wmax == 0 or math.abs(est - s.wmax) > CONFIRM_TOLERANCE * s.wmax then
 				s.gap = MIN_HOLD
 			else
-				s.gap = math.min(2 * s.gap, MAX_HOLD)
+				s.gap = 2 * s.gap
+				if c.quota > 0 then
+					s.gap = math.min(s.gap, MAX_HOLD)
+				else
+					s.gap = math.min(s.gap, MAX_HOLD_LEARNED)
+				end
 			end
 			s.wmax = est
 			s.base = math.max(est * (1 - HOLD_MARGIN), MIN_RATE)
 			s.hold = s.gap
-			if elapsed < EVIDENCE_SPAN then
+			if elapsed < EVIDENCE_SPAN or deep then
 				s.hold = 0
 			end
 		else
@@ -331,9 +380,13 @@ local function throttled(s, c)
 		s.markat = now
 		s.spent = 0
 		s.credit = 0
+		s.ckat = { 0, 0, 0, 0 }
+		s.cksp = { 0, 0, 0, 0 }
 	end
-	if s.level > 0 then
-		s.level = 0
+	-- Half a cooldown's refill of debt: the server's bucket is empty.
+	local pause = -rate(s, c) * THROTTLE_PAUSE * c.cooldown / c.window
+	if s.level > pause then
+		s.level = pause
 	end
 	return decrease
 end
@@ -352,7 +405,8 @@ local function save()
 			li = 1
 		end
 		local v = { s.level, s.last, li, s.wmax, s.decat, s.base, s.meas, s.measat, s.firstat,
-			s.hold, s.gap, s.slow, s.spent, s.markat, s.credit }
+			s.hold, s.gap, s.slow, s.spent, s.markat, s.credit,
+			s.ckat[1], s.ckat[2], s.ckat[3], s.ckat[4], s.cksp[1], s.cksp[2], s.cksp[3], s.cksp[4] }
 		for j, n in ipairs(names) do
 			args[#args + 1] = p .. n
 			args[#args + 1] = fmt(v[j])

@@ -10,18 +10,26 @@
 //
 // The state of key k is one hash, prefix+"{"+k+"}" (the prefix is
 // "bedrockguard:"; see [WithPrefix]), with an epoch field ep (a random name
-// given when the hash is created, see Fleet model) and nine fields per
-// axis, prefixed r (requests) and t (tokens):
+// given when the hash is created, see Fleet model) and twenty-three fields
+// per axis, prefixed r (requests) and t (tokens):
 //
 //	lv  level: units available, negative is debt
 //	la  last: when the level was last brought up to date (µs since the epoch)
 //	li  limited: 1 when the axis is paced
-//	wm  wMax: the rate in force at the last throttle
+//	wm  wMax: the estimated ceiling (or the rate in force) at the last decrease
 //	da  decreasedAt: the time of the last decrease (µs; 0 for none)
 //	ba  base: the rate right after the last decrease
 //	me  measured: admitted units, decayed with time constant one window
 //	ma  measuredAt (µs; 0 for none)
 //	fa  firstAt: the first admission, to scale a young key's measured rate
+//	ho  hold: windows the rate stays at base after the decrease
+//	ga  gap: the hold after the next decrease that confirms wm
+//	sl  slow: the slow-start rate (0 before the first admission)
+//	sp  spent: net units charged since mk
+//	mk  markAt: the start of the evidence span (µs)
+//	cr  credit: windows of quota assumed in the server's bucket at mk
+//	k1..k4  the evidence span's last four checkpoints (µs), newest first
+//	q1..q4  spent at each of them
 //
 // These are exactly the fields of package pacing's per-axis state. Numbers
 // are stored as decimal strings that read back as the same doubles. Every
@@ -29,7 +37,7 @@
 // [WithIdleTTL]); an idle key expires and later starts again as a new one,
 // which changes nothing for an axis with a configured quota (its bucket would
 // have refilled and its recovery ended), and returns an axis without one to
-// unpaced until its next throttle. The configuration (quotas, windows,
+// slow start. The configuration (quotas, windows,
 // Algorithm, Beta, CUBIC C, AIMD increase, Cooldown, InitialFill) is not
 // stored: it arrives with every call, as [pacing.KeyConfig].
 //
@@ -125,15 +133,20 @@
 // a refund owed to Redis waits for Redis (and is dropped if Redis came
 // back with a new epoch, which never charged it), and a reservation taken
 // locally is settled locally. Each new call tries Redis first, so a process
-// rejoins on its first call after Redis answers (within about a second,
+// rejoins on its first call after Redis answers (within about 60 ms of a
+// transient error, within a second of the end of an outage; see
 // [WithRetryAfter]); it then charges Redis with the tokens and requests it
 // admitted locally in the last window.
 //
-// After an error the store fails fast with an error for
-// [WithRetryAfter] (1 s by default), and then lets a single call probe Redis,
-// so an unreachable server costs one timeout per second per process rather
-// than one per call. Give the client short timeouts and no retries (see the
-// example).
+// After an error the store fails fast with an error, and then lets a single
+// call probe Redis: for 1/16 of [WithRetryAfter] (1 s by default) after a
+// first error, doubling with each failed probe up to WithRetryAfter. A
+// transient error (a dropped connection, one slow call) thus sends the
+// process to local pacing for about 60 ms, during which it admits at its
+// share without knowing what the rest of the fleet took, and an unreachable
+// server costs one timeout per second per process rather than one per call.
+// Give the client short timeouts, no retries and ContextTimeoutEnabled
+// (without it go-redis ignores the per-call bounds; see the example).
 //
 // # Performance
 //

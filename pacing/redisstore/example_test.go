@@ -23,6 +23,9 @@ func Example() {
 		WriteTimeout:  250 * time.Millisecond,
 		MaxRetries:    -1,
 		DialerRetries: 1,
+		// Let the store's and the guard's per-call bounds (250 ms) cut a
+		// slow call short: go-redis ignores context deadlines without it.
+		ContextTimeoutEnabled: true,
 	})
 	store := redisstore.New(client, redisstore.WithPrefix("myapp:bedrock:"))
 

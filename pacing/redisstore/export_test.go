@@ -14,3 +14,6 @@ func (s *Store) Key(k string) string { return s.key(k) }
 
 // ErrUnavailableForTest is the error the store wraps while it fails fast.
 var ErrUnavailableForTest = errUnavailable
+
+// SetWallClock makes s time its fail-fast delays with now.
+func SetWallClock(s *Store, now func() time.Time) { s.wall = now }

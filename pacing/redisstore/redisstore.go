@@ -100,10 +100,13 @@ type Store struct {
 	idleTTL    time.Duration
 	retryAfter time.Duration
 	timeout    time.Duration
-	epoch      string           // the epoch this store gives a key that has none
+	epoch      string           // this store's random prefix of the epochs it gives keys that have none
+	epochs     atomic.Uint64    // numbers the epochs: a key lost and recreated gets a new one
 	now        func() time.Time // test-only client clock; nil means Redis TIME
 
-	downUntil atomic.Int64 // unix ns until which calls fail fast; 0 when up
+	downUntil atomic.Int64     // unix ns until which calls fail fast; 0 when up
+	failures  atomic.Int64     // the first failure and the failed probes after it: the fail-fast delay doubles with each
+	wall      func() time.Time // tests: the clock of the fail-fast delays; nil means time.Now
 
 	observe func(time.Time) // tests: the time each script used
 }
@@ -122,17 +125,24 @@ func WithPrefix(prefix string) Option { return func(s *Store) { s.prefix = prefi
 // without a quota is unpaced until its next throttle).
 func WithIdleTTL(d time.Duration) Option { return func(s *Store) { s.idleTTL = d } }
 
-// WithRetryAfter sets how long, after a call fails (other than by its own
-// context ending), later calls fail at once with an error instead of
-// reaching for Redis: an unreachable server then costs one timeout per d,
-// not one per call, while the Limiter paces locally. The default is
-// 1 s (also for d = 0); d < 0 disables it.
+// WithRetryAfter sets how long, at most, after a call fails (other than by
+// its own context ending), later calls fail at once with an error instead
+// of reaching for Redis: an unreachable server then costs one timeout per
+// d, not one per call, while the Limiter paces locally. After a first
+// error the store fails fast for d/16 only, and the delay doubles with each
+// failed retry up to d, so that a transient error (a dropped connection,
+// one slow call) sends the process to local pacing for tens of
+// milliseconds, not for d. The default is 1 s (also for d = 0); d < 0
+// disables it.
 func WithRetryAfter(d time.Duration) Option { return func(s *Store) { s.retryAfter = d } }
 
 // WithTimeout bounds every call to Redis: a call that has not answered
 // after d fails (and the Limiter paces locally, at this process's share of
 // the quota). The default is 250 ms; d < 0 means only the caller's context.
-// The Limiter also bounds each call it makes, at 250 ms.
+// The Limiter also bounds each call it makes, at 250 ms. Both bounds are
+// context deadlines, which go-redis only applies to a call when the
+// client's ContextTimeoutEnabled option is set; without it a stalled
+// server holds each call for the client's ReadTimeout (3 s by default).
 func WithTimeout(d time.Duration) Option { return func(s *Store) { s.timeout = d } }
 
 // withClientClock makes the scripts use now, from this process, instead of
@@ -144,8 +154,9 @@ func withClientClock(now func() time.Time) Option { return func(s *Store) { s.no
 
 // New returns a Store that keeps bucket state in client (a *redis.Client,
 // *redis.ClusterClient or failover client). Give the client short timeouts
-// and few retries: the Limiter calls the store while holding a key's queue,
-// and only a store error lets it fall back to local pacing. With go-redis's
+// and few retries: a waiter waits for its store call, and only a store
+// error lets the guard fall back to local pacing; set ContextTimeoutEnabled
+// so that [WithTimeout] applies. With go-redis's
 // defaults a call to a stopped server takes about 1.7 s (3 command retries,
 // each dialing 5 times); see the package example for settings that fail in
 // about a millisecond on a refused connection and in DialTimeout otherwise.
@@ -192,7 +203,7 @@ func (s *Store) Admit(ctx context.Context, key string, cfg pacing.KeyConfig, req
 		f64(req.Amount.Requests), f64(req.Amount.Tokens), member, order, req.Boost.Microseconds(),
 		max(int64(req.MaxWait), 0), req.Lease.Microseconds(), cancel,
 		f64(req.Refund.Requests), f64(req.Refund.Tokens), req.RefundEpoch,
-		req.Process, max(req.Live.Microseconds(), 1), s.epoch)
+		req.Process, max(req.Live.Microseconds(), 1), s.epoch+"."+strconv.FormatUint(s.epochs.Add(1), 36))
 	if err != nil {
 		return pacing.AdmitResult{}, err
 	}
@@ -278,16 +289,18 @@ func (s *Store) runKeys(ctx context.Context, sc *redis.Script, op string, keys [
 	if cfg.Requests.Window <= 0 || cfg.Tokens.Window <= 0 {
 		return nil, fmt.Errorf("redisstore: %s %q: window must be positive", op, key)
 	}
+	probing := false
 	if until := s.downUntil.Load(); until != 0 {
 		// Down: fail fast until the retry delay has passed, then let one
 		// caller probe Redis while the others keep failing fast.
-		now := time.Now().UnixNano()
+		now := s.wallNow().UnixNano()
 		if left := time.Duration(until - now); left > 0 {
 			return nil, fmt.Errorf("%w (failing fast for %v after an error)", errUnavailable, left.Round(time.Millisecond))
 		}
 		if !s.downUntil.CompareAndSwap(until, now+int64(s.retryAfter)) {
 			return nil, fmt.Errorf("%w (another call is probing it)", errUnavailable)
 		}
+		probing = true
 	}
 	args := make([]any, 0, 2+16+len(extra))
 	if s.now != nil {
@@ -313,12 +326,23 @@ func (s *Store) runKeys(ctx context.Context, sc *redis.Script, op string, keys [
 	res, err := sc.Run(ctx, s.client, keys, args...).StringSlice()
 	if err != nil {
 		if context.Cause(ctx) != context.Canceled && s.retryAfter >= 0 {
-			s.downUntil.Store(time.Now().Add(s.retryAfter).UnixNano())
+			// Only a failed probe doubles the delay: calls that were in
+			// flight together when Redis failed are one failure.
+			n := s.failures.Load()
+			if probing {
+				n = s.failures.Add(1)
+			} else if n == 0 && s.failures.CompareAndSwap(0, 1) {
+				n = 1
+			}
+			s.downUntil.Store(s.wallNow().Add(s.failFastDelay(max(n, 1))).UnixNano())
 		}
 		return nil, fmt.Errorf("redisstore: %s %q: %w", op, key, err)
 	}
 	if s.downUntil.Load() != 0 {
 		s.downUntil.Store(0)
+	}
+	if s.failures.Load() != 0 {
+		s.failures.Store(0)
 	}
 	if len(res) != n {
 		return nil, fmt.Errorf("redisstore: %s %q: script returned %d values, want %d", op, key, len(res), n)
@@ -329,6 +353,24 @@ func (s *Store) runKeys(ctx context.Context, sc *redis.Script, op string, keys [
 		}
 	}
 	return res, nil
+}
+
+// failFastDelay is how long calls fail fast after the first failure (n =
+// 1) and each failed probe after it: retryAfter/16, doubling up to
+// retryAfter.
+func (s *Store) failFastDelay(n int64) time.Duration {
+	d := min(max(s.retryAfter/16, time.Millisecond), s.retryAfter)
+	for i := int64(1); i < n && d < s.retryAfter; i++ {
+		d *= 2
+	}
+	return min(d, s.retryAfter)
+}
+
+func (s *Store) wallNow() time.Time {
+	if s.wall != nil {
+		return s.wall()
+	}
+	return time.Now()
 }
 
 // f64 formats x so that Lua's tonumber reads back the same double.

@@ -41,6 +41,7 @@ func Run(t *testing.T, newStore func(now func() time.Time) pacing.Store) {
 	t.Run("InitialFill", func(t *testing.T) { testInitialFill(t, newStore) })
 	t.Run("KeysAreIndependent", func(t *testing.T) { testKeys(t, newStore) })
 	t.Run("RandomAgainstMemoryStore", func(t *testing.T) { testRandom(t, newStore) })
+	runAdmit(t, newStore)
 }
 
 // harness wraps a store under test with failing helpers.
@@ -136,12 +137,13 @@ func testOversize(t *testing.T, newStore newStoreFunc) {
 	h := newHarness(t, newStore)
 	kc := storekit.KeyConfig(t, limiter.Config{InitialFill: 1}, limiter.Limits{TokensPerWindow: 600, Window: time.Minute})
 	// After a throttle the capacity is 360: a 500-token request must still
-	// be admitted once the bucket is full, not wait forever.
+	// be admitted once the bucket is full, not wait forever. The throttle
+	// left a debt of half a cooldown (a twentieth of the window).
 	h.throttled("k", kc, pacing.Tokens)
-	if res := h.reserve("k", kc, pacing.Amount{Tokens: 500}); res.OK || !storekit.NearWait(res.Wait, time.Minute) {
-		t.Fatalf("got %+v, want a one-window wait for a full bucket", res)
+	if res := h.reserve("k", kc, pacing.Amount{Tokens: 500}); res.OK || !storekit.NearWait(res.Wait, 63*time.Second) {
+		t.Fatalf("got %+v, want a wait of 1.05 windows for a full bucket", res)
 	}
-	h.clk.Add(time.Minute)
+	h.clk.Add(63 * time.Second)
 	if res := h.reserve("k", kc, pacing.Amount{Tokens: 500}); !res.OK {
 		t.Fatalf("full bucket did not admit an oversize request: %+v", res)
 	}
@@ -246,9 +248,9 @@ func testMinRate(t *testing.T, newStore newStoreFunc) {
 		t.Fatalf("rate after repeated throttles %v, want the floor of 1 per window", r)
 	}
 	// At one unit per window a request for 5 needs a full bucket (1 unit):
-	// one window from empty.
-	if res := h.reserve("k", kc, pacing.Amount{Tokens: 5}); res.OK || !storekit.NearWait(res.Wait, time.Minute) {
-		t.Fatalf("got %+v, want a wait of one window", res)
+	// 1.05 windows from the throttle's debt of half a cooldown.
+	if res := h.reserve("k", kc, pacing.Amount{Tokens: 5}); res.OK || !storekit.NearWait(res.Wait, 63*time.Second) {
+		t.Fatalf("got %+v, want a wait of 1.05 windows", res)
 	}
 }
 
@@ -277,10 +279,22 @@ func testNoQuota(t *testing.T, newStore newStoreFunc) {
 		t.Fatalf("fifth request %+v, want a wait", res)
 	}
 	// Keep it busy for 1.5 windows: the rate grows with what is admitted.
+	// The store keeps a checkpoint of the span (time and amount admitted)
+	// at the first admission of each quarter window, the last four.
+	type checkpoint struct {
+		at       time.Duration
+		admitted float64
+	}
+	cks := []checkpoint{{0, 0}}
 	var admitted float64 = 4000
+	var at time.Duration
 	for range 90 {
 		h.clk.Add(time.Second)
+		at += time.Second
 		for h.reserve("k", kc, pacing.Amount{Requests: 1, Tokens: 1000}).OK {
+			if at-cks[0].at >= 15*time.Second {
+				cks = append([]checkpoint{{at, admitted}}, cks[:min(len(cks), 3)]...)
+			}
 			admitted += 1000
 		}
 	}
@@ -289,12 +303,18 @@ func testNoQuota(t *testing.T, newStore newStoreFunc) {
 		t.Fatalf("slow-start rate after 1.5 windows %v, want well above the first burst", before)
 	}
 	// The first throttle: the server's bucket, full at the start, refilled
-	// 1.5 windows: the ceiling is what was admitted over 2.5 windows.
+	// 1.5 windows: the ceiling is at least what was admitted over 2.5
+	// windows, and over 1 + d windows for the last d windows from each
+	// checkpoint (the server's bucket held at most one window then).
 	if !h.throttled("k", kc, pacing.Tokens) {
 		t.Fatal("the first throttle must lower the rate")
 	}
 	ks := h.state("k", kc)
-	want := admitted / 2.5 * 0.97
+	est := admitted / 2.5
+	for _, c := range cks {
+		est = max(est, (admitted-c.admitted)/(1+(at-c.at).Minutes()))
+	}
+	want := est * 0.97
 	if r := ks.Rate[pacing.Tokens]; math.Abs(r-want) > 0.01*want {
 		t.Fatalf("rate after throttle %v, want %v (slow start was at %v)", r, want, before)
 	}

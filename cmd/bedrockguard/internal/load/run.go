@@ -30,7 +30,7 @@ import (
 // the SDK's standard retryer with an ObserveOnly guard (events are reported,
 // nothing is paced or retried differently); "guarded" is "guard" under the
 // demo's name.
-var Modes = []string{"sdk-standard", "sdk-adaptive", "guard", "guard-aimd", "unguarded", "guarded"}
+var Modes = []string{"sdk-standard", "sdk-adaptive", "guard", "guard-aimd", "unguarded", "guarded", ModeSpillover}
 
 // RunOptions are the optional hooks of [RunWith].
 type RunOptions struct {
@@ -149,6 +149,9 @@ func RunWith(ctx context.Context, sc Scenario, mode string, ro RunOptions) (Row,
 	if err := sc.Validate(); err != nil {
 		return Row{}, err
 	}
+	if mode == ModeSpillover && sc.Alternate == "" {
+		sc.Alternate = AlternateOf(sc.Model)
+	}
 	progress := ro.Progress
 	var sim *bedrocksim.Server
 	var cfg aws.Config
@@ -167,6 +170,7 @@ func RunWith(ctx context.Context, sc Scenario, mode string, ro RunOptions) (Row,
 		sim, err = bedrocksim.New(
 			bedrocksim.WithWindow(sc.Window),
 			bedrocksim.WithQuota(sc.Model, server),
+			alternateQuota(sc, server),
 			simtest.Seed(sc.Seed),
 			bedrocksim.WithLatency(sc.Latency.Base, sc.Latency.PerOutputToken),
 			bedrocksim.WithFaults(sc.faults()),
@@ -192,12 +196,15 @@ func RunWith(ctx context.Context, sc Scenario, mode string, ro RunOptions) (Row,
 		if err != nil {
 			return Row{}, err
 		}
-	case "guard", "guard-aimd", "guarded":
+	case "guard", "guard-aimd", "guarded", ModeSpillover:
 		q := bedrockguard.Quota{Window: sc.Window}
 		if sc.Told {
 			q.TokensPerWindow, q.RequestsPerWindow = sc.Server.TokensPerWindow, sc.Server.RequestsPerWindow
 		}
 		opts := append(guardOpts, bedrockguard.WithQuota(sc.Model, q), bedrockguard.WithObserver(counts))
+		if mode == ModeSpillover {
+			opts = append(opts, spilloverOptions(sc, q)...)
+		}
 		if mode == "guard-aimd" {
 			opts = append(opts, bedrockguard.Option(func(s *config.Settings) { s.Pacing.Algorithm = pacing.AIMD }))
 		}
@@ -441,7 +448,7 @@ func summarize(sc Scenario, mode string, start time.Time, all []result, st bedro
 			steadyCalls++
 		}
 	}
-	ks := st.Keys[sc.Model]
+	ks := sc.keyStats(st)
 	row.Throttles["requests"] = ks.ThrottledRequests
 	row.Throttles["tokens"] = ks.ThrottledTokens
 	row.Throttles["tokens_per_day"] = ks.ThrottledTokensPerDay

@@ -55,6 +55,10 @@ type Scenario struct {
 	// that spends Share of the server's token quota from NeighbourFrom to
 	// NeighbourUntil on the same key, with calls of NeighbourTokens each.
 	Neighbour Neighbour
+	// Alternate, if set, is another inference profile of Model with a
+	// quota of its own, equal to Server's: the guarded modes give the
+	// guard a spillover route to it (see spillover.go).
+	Alternate string
 }
 
 // Latency is the simulated model latency: Base before the first output
@@ -182,6 +186,9 @@ func Scenarios(window time.Duration, workers int, duration time.Duration) map[st
 func ScenarioNames() []string {
 	var names []string
 	for n := range Scenarios(time.Second, 1, time.Second) {
+		names = append(names, n)
+	}
+	for n := range budgetScenarios {
 		names = append(names, n)
 	}
 	sort.Strings(names)

@@ -1,0 +1,87 @@
+package limiter
+
+import (
+	"context"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/bedrockguard/bedrockguard/pacing"
+)
+
+// A throttled attempt's reservation goes back to the bucket, but the waiter
+// behind it is not admitted on those tokens: the throttle empties the bucket
+// first, so the waiter goes only after the lowered rate has refilled it.
+// Released on its own first (Release, then Throttled), the same tokens
+// admit the waiter at once, into the server's empty bucket.
+func TestReleaseThrottledAdmitsNoWaiterOnTheRefund(t *testing.T) {
+	for _, together := range []bool{true, false} {
+		synctest.Test(t, func(t *testing.T) {
+			l := mustLimiter(t, Config{InitialFill: 1})
+			kc := l.KeyConfig(Limits{TokensPerWindow: 600, Window: time.Minute}) // 10 tokens/s
+			ctx := context.Background()
+			first, err := l.Acquire(ctx, "k", kc, pacing.Amount{Requests: 1, Tokens: 600}, Interactive)
+			if err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			admitted := make(chan time.Duration, 1)
+			go func() {
+				tk, err := l.Acquire(ctx, "k", kc, pacing.Amount{Requests: 1, Tokens: 60}, Interactive)
+				if err != nil {
+					t.Error(err)
+				}
+				admitted <- time.Since(start)
+				tk.Release()
+			}()
+			synctest.Wait() // the second request waits in the queue
+			if together {
+				if !l.ReleaseThrottled(ctx, first, "k", kc, pacing.Tokens) {
+					t.Error("the throttle did not lower the rate")
+				}
+			} else {
+				first.Release()
+				l.Throttled(ctx, "k", kc, pacing.Tokens)
+			}
+			got := <-admitted
+			// The rate is lowered to 360 per minute (6 tokens/s) with a debt
+			// of half a cooldown (18 tokens): (18 + 60) / 6 = 13 s.
+			if together && got != 13*time.Second {
+				t.Errorf("released with the throttle: the waiter went after %v, want 13s", got)
+			}
+			if !together && got != 0 {
+				t.Errorf("released before the throttle: the waiter went after %v, want at once", got)
+			}
+			if l.Outstanding() != 0 {
+				t.Error("leaked a ticket")
+			}
+		})
+	}
+}
+
+// ReleaseThrottled on a nil or already settled ticket only reports the
+// throttle.
+func TestReleaseThrottledEndedTicket(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := mustLimiter(t, Config{InitialFill: 1})
+		kc := l.KeyConfig(Limits{TokensPerWindow: 600, Window: time.Minute})
+		ctx := context.Background()
+		tk, err := l.Acquire(ctx, "k", kc, pacing.Amount{Requests: 1, Tokens: 100}, Interactive)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tk.Settle(100)
+		if !l.ReleaseThrottled(ctx, tk, "k", kc, pacing.Tokens) {
+			t.Fatal("the throttle did not lower the rate")
+		}
+		if l.ReleaseThrottled(ctx, nil, "k", kc, pacing.Tokens) {
+			t.Fatal("a throttle in the cooldown lowered the rate again")
+		}
+		if st := l.State(ctx, "k", kc); st.Level[pacing.Tokens] > 0 || st.Rate[pacing.Tokens] != 360 {
+			t.Fatalf("state %+v, want an empty bucket at 360 per window", st)
+		}
+		if l.Outstanding() != 0 {
+			t.Fatal("leaked a ticket")
+		}
+	})
+}
