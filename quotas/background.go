@@ -54,17 +54,19 @@ func Background(opts ...Option) bedrockguard.Option {
 	}
 }
 
-// limits returns the catalog's per-minute quotas as pacing limits.
+// limits returns the catalog's quotas (per minute and per day) as pacing
+// limits.
 func (c *Catalog) limits() map[string]limiter.Limits {
 	m := make(map[string]limiter.Limits, len(c.byID))
 	for id, q := range c.byID {
-		if q.TokensPerWindow == 0 && q.RequestsPerWindow == 0 {
-			continue // a tokens-per-day quota alone does not pace
+		if q.TokensPerWindow == 0 && q.RequestsPerWindow == 0 && q.TokensPerDay == 0 {
+			continue
 		}
 		m[id] = limiter.Limits{
 			RequestsPerWindow: float64(q.RequestsPerWindow),
 			TokensPerWindow:   float64(q.TokensPerWindow),
 			Window:            q.Window,
+			TokensPerDay:      float64(q.TokensPerDay),
 		}
 	}
 	return m

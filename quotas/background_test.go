@@ -72,6 +72,10 @@ func TestBackgroundDiscovery(t *testing.T) {
 		if st := g.State(ctx, "us-east-1", haiku); st.Rate[pacing.Tokens] != 400000 || st.Rate[pacing.Requests] != 200 {
 			t.Fatalf("discovered rates %v, want 400000 tokens and 200 requests per window", st.Rate)
 		}
+		// A tokens-per-day quota is discovered and counted too.
+		if st := g.State(ctx, "us-east-1", "anthropic.claude-sonnet-4-5-20250929-v1:0"); !st.DayLimited || st.DayRemaining != 288000000 {
+			t.Fatalf("discovered day: limited %v, remaining %v; want 288000000", st.DayLimited, st.DayRemaining)
+		}
 		if st := g.State(ctx, "us-east-1", "amazon.nova-lite-v1:0"); st.Rate[pacing.Tokens] != 1000 {
 			t.Fatalf("a configured quota was replaced by a discovered one: %v", st.Rate)
 		}
