@@ -3,6 +3,7 @@ package bedrockguard
 import (
 	"context"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -21,16 +22,17 @@ const (
 // throttle backoff included.
 const discoveryTimeout = 2 * time.Minute
 
-// quota returns the quota of a model ID and where it comes from: its own
-// configured quota, the configured default, a discovered one, or none.
-func (g *Guard) quota(modelID string) (limiter.Limits, string) {
+// quota returns the quota of a model ID in a region and where it comes
+// from: its own configured quota, the configured default, the quota
+// discovered for that region, or none.
+func (g *Guard) quota(region, modelID string) (limiter.Limits, string) {
 	if q, ok := g.s.Quotas[modelID]; ok {
 		return q, sourceConfigured
 	}
 	if d := g.s.DefaultQuota; d.TokensPerWindow > 0 || d.RequestsPerWindow > 0 {
 		return d, sourceConfigured
 	}
-	if m := g.discovered.Load(); m != nil {
+	if m := g.discovery(region).quotas.Load(); m != nil {
 		if q, ok := (*m)[modelID]; ok {
 			return q, sourceDiscovered
 		}
@@ -39,8 +41,8 @@ func (g *Guard) quota(modelID string) (limiter.Limits, string) {
 }
 
 // quotaSource is quota's source alone, for telemetry.
-func (g *Guard) quotaSource(modelID string) string {
-	_, src := g.quota(modelID)
+func (g *Guard) quotaSource(region, modelID string) string {
+	_, src := g.quota(region, modelID)
 	return src
 }
 
@@ -77,27 +79,100 @@ func (g *Guard) logger() *slog.Logger {
 	return slog.Default()
 }
 
-// startDiscovery runs the configured discovery once, in the background,
-// with cfg's credentials and Region. It never blocks or fails a call: until
-// it ends, and when it fails, models without a configured quota learn
-// theirs. A failure is logged once, at Info.
+// discoveryRefresh is how often a region's quotas are listed again, so a
+// granted increase (or a lowered quota) is picked up without a restart.
+const discoveryRefresh = time.Hour
+
+// regionDiscovery is the discovered quotas of one region and when to list
+// them again.
+type regionDiscovery struct {
+	quotas  atomic.Pointer[map[string]limiter.Limits]
+	next    atomic.Int64 // Unix nanoseconds of the next listing; 0: none yet
+	running atomic.Bool
+}
+
+// maxDiscoveryRegions bounds the regions discovered: regions come from
+// client options, and each one costs a listing and memory.
+const maxDiscoveryRegions = 64
+
+// discovery returns the discovery state of region ("" is the installed
+// config's region).
+func (g *Guard) discovery(region string) *regionDiscovery {
+	base := g.discoveryCfg.Load()
+	if base == nil {
+		return &noDiscovery
+	}
+	if region == "" {
+		region = base.Region
+	}
+	if d, ok := g.regions.Load(region); ok {
+		return d.(*regionDiscovery)
+	}
+	if g.nregions.Add(1) > maxDiscoveryRegions {
+		g.nregions.Add(-1)
+		return &noDiscovery
+	}
+	d, loaded := g.regions.LoadOrStore(region, &regionDiscovery{})
+	if loaded {
+		g.nregions.Add(-1)
+	}
+	return d.(*regionDiscovery)
+}
+
+// noDiscovery is the state of a region that is not discovered.
+var noDiscovery regionDiscovery
+
+// startDiscovery remembers cfg (its credentials, HTTP client and Region)
+// for discovery and lists its Region's quotas in the background.
 func (g *Guard) startDiscovery(cfg aws.Config) {
 	if g.s.Discover == nil || g.s.ObserveOnly {
 		return
 	}
 	g.discoverOnce.Do(func() {
-		go func() {
-			defer close(g.discoveryDone)
-			ctx, cancel := context.WithTimeout(context.Background(), discoveryTimeout)
-			defer cancel()
-			m, err := g.s.Discover(ctx, cfg)
-			if err != nil {
-				g.logger().Info("bedrockguard: quota discovery failed; models without a configured quota learn theirs from throttles",
-					slog.String("cloud.region", cfg.Region), slog.Any("error", err))
-				return
-			}
-			g.discovered.Store(&m)
-			g.logger().Debug("bedrockguard: quotas discovered", slog.String("cloud.region", cfg.Region), slog.Int("models", len(m)))
-		}()
+		g.discoveryCfg.Store(&cfg)
+		g.discover(cfg.Region)
 	})
+}
+
+// discover lists region's quotas in the background when none has been
+// listed yet or the last listing is discoveryRefresh old, with the
+// installed config's credentials. It is called on every call, so its fast
+// path is two atomic loads. It never blocks or fails a call: until a
+// listing ends, and when it fails, models without a configured quota keep
+// what they had (a discovered quota, or one learned from throttles). A
+// failure is logged at Info and tried again after discoveryRefresh.
+func (g *Guard) discover(region string) {
+	base := g.discoveryCfg.Load()
+	if base == nil || g.s.Discover == nil {
+		return
+	}
+	d := g.discovery(region)
+	if d == &noDiscovery {
+		return
+	}
+	now := time.Now()
+	if next := d.next.Load(); next != 0 && now.UnixNano() < next {
+		return
+	}
+	if !d.running.CompareAndSwap(false, true) {
+		return
+	}
+	d.next.Store(now.Add(discoveryRefresh).UnixNano())
+	cfg := base.Copy()
+	if region != "" {
+		cfg.Region = region
+	}
+	go func() {
+		defer d.running.Store(false)
+		ctx, cancel := context.WithTimeout(context.Background(), discoveryTimeout)
+		defer cancel()
+		m, err := g.s.Discover(ctx, cfg)
+		if err != nil {
+			g.logger().Info("bedrockguard: quota discovery failed; models without a configured quota learn theirs from throttles",
+				slog.String("cloud.region", cfg.Region), slog.Any("error", err))
+			return
+		}
+		d.quotas.Store(&m)
+		g.logger().Debug("bedrockguard: quotas discovered", slog.String("cloud.region", cfg.Region), slog.Int("models", len(m)))
+	}()
 }

@@ -3,8 +3,11 @@ package bedrockguard
 import (
 	"bytes"
 	"log/slog"
+	"math"
 	"strings"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/bedrockguard/bedrockguard/internal/limiter"
 )
@@ -18,18 +21,18 @@ func TestQuotaSource(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 3 {
-		g.limits("m")
-		g.limits("told")
+		g.limits("us-east-1", "m")
+		g.limits("us-east-1", "told")
 	}
-	if got := g.quotaSource("m"); got != sourceLearned {
+	if got := g.quotaSource("us-east-1", "m"); got != sourceLearned {
 		t.Fatalf("source %q before discovery, want learned", got)
 	}
-	g.discovered.Store(&map[string]limiter.Limits{"m": {TokensPerWindow: 500}, "told": {TokensPerWindow: 99}})
+	g.setDiscovered("us-east-1", map[string]limiter.Limits{"m": {TokensPerWindow: 500}, "told": {TokensPerWindow: 99}})
 	for range 3 {
-		if q := g.limits("m"); q.TokensPerWindow != 500 {
+		if q := g.limits("us-east-1", "m"); q.TokensPerWindow != 500 {
 			t.Fatalf("discovered quota not applied: %+v", q)
 		}
-		if q := g.limits("told"); q.TokensPerWindow != 10 {
+		if q := g.limits("us-east-1", "told"); q.TokensPerWindow != 10 {
 			t.Fatalf("a discovered quota replaced a configured one: %+v", q)
 		}
 	}
@@ -48,8 +51,17 @@ func TestQuotaSource(t *testing.T) {
 	}
 
 	d, _ := New(WithDefaultQuota(Quota{TokensPerWindow: 7}))
-	d.discovered.Store(&map[string]limiter.Limits{"m": {TokensPerWindow: 500}})
-	if q, src := d.quota("m"); q.TokensPerWindow != 7 || src != sourceConfigured {
+	d.setDiscovered("us-east-1", map[string]limiter.Limits{"m": {TokensPerWindow: 500}})
+	if q, src := d.quota("us-east-1", "m"); q.TokensPerWindow != 7 || src != sourceConfigured {
 		t.Fatalf("with a default quota: %+v from %s, want the default, configured", q, src)
 	}
+}
+
+// setDiscovered makes m region's discovered quotas, as if a listing had
+// just ended.
+func (g *Guard) setDiscovered(region string, m map[string]limiter.Limits) {
+	g.discoveryCfg.CompareAndSwap(nil, &aws.Config{Region: region})
+	d := g.discovery(region)
+	d.next.Store(math.MaxInt64)
+	d.quotas.Store(&m)
 }

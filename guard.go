@@ -30,12 +30,15 @@ type Guard struct {
 	engine   *engine.Engine
 	classify classify.Classifier
 
-	discovered    atomic.Pointer[map[string]limiter.Limits] // quotas.Background's result
-	discoverOnce  sync.Once
-	discoveryDone chan struct{} // closed when a started discovery ends
-	sources       sync.Map      // model ID -> the source last logged
-	nsources      atomic.Int32  // entries in sources, at most maxLoggedSources
-	qwarn         *quotaWarnings
+	// quotas.Background: the config it lists quotas with (set once, at
+	// Install) and each region's discovered quotas.
+	discoveryCfg atomic.Pointer[aws.Config]
+	discoverOnce sync.Once
+	regions      sync.Map     // region -> *regionDiscovery
+	nregions     atomic.Int32 // entries in regions, at most maxDiscoveryRegions
+	sources      sync.Map     // model ID -> the source last logged
+	nsources     atomic.Int32 // entries in sources, at most maxLoggedSources
+	qwarn        *quotaWarnings
 }
 
 // New returns a Guard, or an error that unwraps to one [*OptionError] per
@@ -58,7 +61,7 @@ func New(opts ...Option) (*Guard, error) {
 	for i, c := range s.Classifiers {
 		s.Classifiers[i] = engine.ContainClassifier(c, s.Logger)
 	}
-	g := &Guard{s: s, discoveryDone: make(chan struct{}), qwarn: newQuotaWarnings(s.Quotas)}
+	g := &Guard{s: s, qwarn: newQuotaWarnings(s.Quotas)}
 	var err error
 	if g.limiter, err = limiter.NewLimiter(s.Pacing); err != nil {
 		return nil, &OptionError{Option: "pacing", Err: err}
@@ -162,10 +165,12 @@ func (g *Guard) apply(o *bedrockruntime.Options) {
 	}
 }
 
-// limits returns the quota of a model ID: configured, discovered, or none
-// (learned).
-func (g *Guard) limits(modelID string) limiter.Limits {
-	q, src := g.quota(modelID)
+// limits returns the quota of a model ID in a region: configured,
+// discovered, or none (learned). With quotas.Background it also starts the
+// region's first listing, or its hourly refresh, in the background.
+func (g *Guard) limits(region, modelID string) limiter.Limits {
+	g.discover(region)
+	q, src := g.quota(region, modelID)
 	g.noteSource(modelID, src, q)
 	_, own := g.s.Quotas[modelID]
 	g.noteQuotaUse(modelID, own, src)
@@ -178,7 +183,7 @@ func (g *Guard) limits(modelID string) limiter.Limits {
 // forecast of when it runs out at the current rate (measured between
 // successive calls of State). With a shared store it asks the store.
 func (g *Guard) State(ctx context.Context, region, modelID string) pacing.KeyState {
-	q, _ := g.quota(modelID)
+	q, _ := g.quota(region, modelID)
 	key := region + "/" + modelID
 	st := g.limiter.State(ctx, key, g.limiter.KeyConfig(q))
 	if d := g.limiter.DayState(ctx, key, q); d.Limited {

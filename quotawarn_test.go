@@ -42,8 +42,8 @@ func TestWarnsOnceForModelWithoutQuota(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 5 {
-		g.limits("us.anthropic.claude-3-5-haiku-20241022-v1")
-		g.limits(haiku)
+		g.limits("us-east-1", "us.anthropic.claude-3-5-haiku-20241022-v1")
+		g.limits("us-east-1", haiku)
 	}
 	out := buf.String()
 	if n := strings.Count(out, "model called without a configured quota"); n != 1 {
@@ -59,7 +59,7 @@ func TestWarnsOnceForModelWithoutQuota(t *testing.T) {
 	// Without per-model quotas there is nothing to mistype: no warning.
 	var quiet syncBuffer
 	d, _ := New(WithLogger(slog.New(slog.NewTextHandler(&quiet, nil))), WithDefaultQuota(Quota{TokensPerWindow: 7}))
-	d.limits("anything")
+	d.limits("us-east-1", "anything")
 	if strings.Contains(quiet.String(), "WARN") {
 		t.Errorf("warning without configured quotas:\n%s", quiet.String())
 	}
@@ -77,15 +77,15 @@ func TestWarnsOnceForUnusedQuota(t *testing.T) {
 			t.Fatal(err)
 		}
 		const msg = "a configured quota matched no call"
-		g.limits("amazon.nova-lite-v1:0")
+		g.limits("us-east-1", "amazon.nova-lite-v1:0")
 		time.Sleep(unusedQuotaAfter - time.Second)
-		g.limits("amazon.nova-lite-v1:0")
+		g.limits("us-east-1", "amazon.nova-lite-v1:0")
 		if strings.Contains(buf.String(), msg) {
 			t.Fatalf("warned before %v:\n%s", unusedQuotaAfter, buf.String())
 		}
 		time.Sleep(time.Second)
 		for range 3 {
-			g.limits("amazon.nova-lite-v1:0")
+			g.limits("us-east-1", "amazon.nova-lite-v1:0")
 		}
 		out := buf.String()
 		if n := strings.Count(out, msg); n != 1 {

@@ -15,14 +15,19 @@ import (
 // ([bedrockguard.Install] or [bedrockguard.Guard.Install]), with that
 // config's credentials and Region, and applies each one to the model IDs
 // that have no configured quota ([bedrockguard.WithQuota] or
-// [bedrockguard.WithDefaultQuota]).
+// [bedrockguard.WithDefaultQuota]). A client in another Region (a copy of
+// the config with its Region changed, say) has that Region's quotas listed
+// on its first call, with the same credentials (up to 64 Regions); every
+// Region's listing is refreshed on a call an hour after the last one, so a
+// granted increase or a lowered quota applies without a restart. Tokens-
+// per-day quotas are discovered and counted too.
 //
 //	guard, err := bedrockguard.Install(&cfg, quotas.Background())
 //
 // It never slows or fails a call: calls go on at once, and models learn
-// their quota from throttles until discovery ends (two minutes at most) or
+// their quota from throttles until a listing ends (two minutes at most) or
 // when it fails (no servicequotas:ListServiceQuotas permission, no
-// network), which is logged once at Info. The guard logs one Info line per
+// network), which is logged at Info (and tried again an hour later). The guard logs one Info line per
 // model when its quota's source changes (configured, discovered, learned),
 // and otelbridge puts the source on the pacing-rate gauge
 // (aws.bedrock.quota.source). opts are [Discover]'s; an invalid one makes

@@ -14,7 +14,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
+	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/types"
 	"github.com/bedrockguard/bedrockguard"
+	"github.com/bedrockguard/bedrockguard/bedrocksim"
 	"github.com/bedrockguard/bedrockguard/pacing"
 	"github.com/bedrockguard/bedrockguard/quotas"
 	"github.com/bedrockguard/bedrockguard/quotas/quotastest"
@@ -113,4 +116,106 @@ func TestBackgroundInvalidOption(t *testing.T) {
 	if _, err := bedrockguard.New(quotas.Background(quotas.WithRegion("US EAST"))); err == nil {
 		t.Fatal("an invalid discovery option did not fail New")
 	}
+}
+
+// Each Region a guarded client calls is discovered with that Region's
+// quotas, in the background, on its first call; and every Region's
+// listing is refreshed an hour later, on a call, so a granted increase
+// applies without a restart.
+func TestBackgroundDiscoveryPerRegionAndRefresh(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sample := quotastest.Sample()
+		raised := quotastest.Sample()
+		for i := range raised {
+			if raised[i].Code == "L-F1A00001" { // Claude 3.5 Haiku tokens per minute
+				raised[i].Value = 800000
+			}
+		}
+		var (
+			mu     sync.Mutex
+			hosts  = map[string]int{}
+			quotaH = quotastest.Handler(sample)
+		)
+		sim, err := bedrocksim.New()
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasPrefix(r.URL.Host, "bedrock-runtime.") {
+				sim.ServeHTTP(w, r)
+				return
+			}
+			mu.Lock()
+			hosts[r.URL.Host]++
+			qh := quotaH
+			mu.Unlock()
+			qh.ServeHTTP(w, r)
+		})
+		listed := func(region string) int {
+			mu.Lock()
+			defer mu.Unlock()
+			return hosts["servicequotas."+region+".amazonaws.com"]
+		}
+		var logs logBuf
+		cfg := aws.Config{
+			Region:      "us-east-1",
+			Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""),
+			HTTPClient:  handlerClient{h},
+		}
+		g, err := bedrockguard.Install(&cfg, quotas.Background(),
+			bedrockguard.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		call := func(region string) {
+			t.Helper()
+			c := cfg.Copy()
+			c.Region = region
+			_, err := bedrockruntime.NewFromConfig(c).Converse(context.Background(), &bedrockruntime.ConverseInput{
+				ModelId: aws.String(haiku),
+				Messages: []types.Message{{Role: types.ConversationRoleUser,
+					Content: []types.ContentBlock{&types.ContentBlockMemberText{Value: "Hello"}}}},
+				InferenceConfig: &types.InferenceConfiguration{MaxTokens: aws.Int32(10)},
+			})
+			if err != nil {
+				t.Fatalf("Converse in %s: %v", region, err)
+			}
+		}
+		ctx := context.Background()
+		tokens := func(region string) float64 { return g.State(ctx, region, haiku).Rate[pacing.Tokens] }
+
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		if listed("us-east-1") == 0 || listed("eu-west-1") != 0 {
+			t.Fatalf("listings after Install: %v, want us-east-1 only", hosts)
+		}
+		call("eu-west-1")
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		if listed("eu-west-1") == 0 || tokens("eu-west-1") != 400000 {
+			t.Fatalf("eu-west-1 after its first call: %d listings, rate %v; want its quota, 400000", listed("eu-west-1"), tokens("eu-west-1"))
+		}
+
+		// The quota is raised; calls within the hour do not list again.
+		mu.Lock()
+		quotaH = quotastest.Handler(raised)
+		mu.Unlock()
+		before := listed("us-east-1")
+		call("us-east-1")
+		synctest.Wait()
+		if listed("us-east-1") != before || tokens("us-east-1") != 400000 {
+			t.Fatalf("listed again within the hour (%d -> %d) or rate %v changed", before, listed("us-east-1"), tokens("us-east-1"))
+		}
+		time.Sleep(time.Hour)
+		call("us-east-1")
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		call("us-east-1")
+		if got := tokens("us-east-1"); got != 800000 {
+			t.Fatalf("us-east-1 an hour later: rate %v, want the raised quota 800000 (%d listings)", got, listed("us-east-1"))
+		}
+		if strings.Contains(logs.String(), "level=WARN") {
+			t.Fatalf("logs:\n%s", logs.String())
+		}
+	})
 }

@@ -61,7 +61,7 @@ type Call struct {
 
 	cfg      pacing.KeyConfig
 	limiter  *limiter.Limiter
-	source   func(modelID string) string
+	source   func(region, modelID string) string
 	attempts atomic.Int32
 	// lastClass is the class of the last failed attempt; attempts of one
 	// call run one after another.
@@ -107,7 +107,7 @@ func QuotaSource(c *Call) string {
 	if c.source == nil {
 		return ""
 	}
-	return c.source(c.ModelID)
+	return c.source(c.Region, c.ModelID)
 }
 
 // Key returns c's pacing key (region and model ID) and its configured

@@ -32,12 +32,12 @@ type Config struct {
 	Limiter *limiter.Limiter
 	// Estimator estimates requests and learns from usage. Required.
 	Estimator *tokens.Estimator
-	// Limits returns the configured quota of a model ID. Required.
-	Limits func(modelID string) limiter.Limits
-	// QuotaSource says where the quota Limits returns for a model ID comes
-	// from ("configured", "discovered", "learned"), for telemetry;
-	// optional.
-	QuotaSource func(modelID string) string
+	// Limits returns the quota of a model ID in a region. Required.
+	Limits func(region, modelID string) limiter.Limits
+	// QuotaSource says where the quota Limits returns for a model ID in a
+	// region comes from ("configured", "discovered", "learned"), for
+	// telemetry; optional.
+	QuotaSource func(region, modelID string) string
 	// Classify classifies errors; nil means classify.Classify.
 	Classify func(error) classify.Class
 	// Observer receives events; nil means Nop. A panic in it (or in
@@ -177,7 +177,7 @@ func (m estimate) HandleInitialize(ctx context.Context, in middleware.Initialize
 
 		key:    region + "/" + est.ModelID,
 		est:    est,
-		limits: e.cfg.Limits(est.ModelID),
+		limits: e.cfg.Limits(region, est.ModelID),
 	}
 	c.cfg = e.cfg.Limiter.KeyConfig(c.limits)
 	c.limiter = e.cfg.Limiter

@@ -184,7 +184,7 @@ func (e *Engine) candidate(c *Call, i int) *routeState {
 		region = c.Region
 	}
 	est := e.cfg.Estimator.Estimate(withModel(c.sp.input, r.ModelID))
-	lim := e.cfg.Limits(r.ModelID)
+	lim := e.cfg.Limits(region, r.ModelID)
 	kc := e.cfg.Limiter.KeyConfig(lim)
 	cool := r.Cooldown
 	if cool <= 0 {

@@ -52,7 +52,7 @@ func testEngine(tb testing.TB, obs Observer) *Engine {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	e, err := New(Config{Limiter: l, Estimator: est, Limits: func(string) limiter.Limits { return limiter.Limits{} }, Observer: obs})
+	e, err := New(Config{Limiter: l, Estimator: est, Limits: func(string, string) limiter.Limits { return limiter.Limits{} }, Observer: obs})
 	if err != nil {
 		tb.Fatal(err)
 	}
