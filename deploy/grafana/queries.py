@@ -13,7 +13,8 @@
 Each entry: panel title, refId, expr (as in the dashboard), resolved (dashboard variables
 replaced: $job, $instance, $model, $region, $mode by ".*", i.e. "All"; $__rate_interval by --rate-interval,
 default 1m) and event_driven (true when the query reads a counter that exists only once
-the event happened, such as an exhausted retry budget: no data is then not a failure).
+the event happened, such as an exhausted retry budget, or a gauge only keys with a tokens-per-day quota
+have: no data is then not a failure).
 Only the Python 3 standard library is used.
 """
 import argparse
@@ -31,7 +32,7 @@ DASHBOARD = os.path.join(HERE, "bedrockguard-dashboard.json")
 # Counters the OTel exporter shows only after their first increment, and the
 # pacing store's errors (only with a shared store such as Redis, which the demo has not).
 EVENT_DRIVEN = ("aws_bedrock_retry_budget_exhausted_total", "aws_bedrock_pacing_rejected_total",
-                "aws_bedrock_pacing_store_errors_total")
+                "aws_bedrock_pacing_store_errors_total", "aws_bedrock_tokens_per_day_")
 
 
 def resolve(expr, rate_interval):
