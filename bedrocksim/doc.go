@@ -17,8 +17,8 @@
 //     x-amzn-RequestId and a {"message": ...} body: ThrottlingException and
 //     ModelNotReadyException (429), ServiceUnavailableException (503),
 //     ValidationException (400: malformed JSON, an unknown model identifier,
-//     empty messages, max tokens above the model limit, input too long, body
-//     over 20 MiB);
+//     the bare ID of a profile-only model, empty messages, max tokens above
+//     the model limit, input too long, body over 20 MiB);
 //   - Converse answers output.message, stopReason, usage and metrics;
 //   - InvokeModel answers the family's body (Anthropic Messages, Nova,
 //     Titan Text, Llama, Mistral, Cohere Command R) plus the
@@ -42,7 +42,12 @@
 // "apac.", "global." ... prefixes) and the ARNs of both. Anything else (a
 // misspelling, a missing ":0", an unknown prefix) gets Bedrock's answer, a
 // 400 ValidationException "The provided model identifier is invalid."
-// (docs/bedrock.md#model-identifiers).
+// (docs/bedrock.md#model-identifiers). Models Bedrock serves only through
+// inference profiles (Claude 3.7 Sonnet, Claude Sonnet 4 and 4.5, Claude
+// Opus 4, 4.1 and 4.5, Claude Haiku 4.5, Nova Premier, Llama 3.2) are
+// reached through their profile IDs or ARNs: their bare model ID gets
+// Bedrock's 400 ValidationException "Invocation of model ID ... with
+// on-demand throughput isn't supported. ...", except on CountTokens.
 //
 // # Tokens
 //

@@ -76,6 +76,9 @@ func (c *call) validate() *apiError {
 	if !ok {
 		return validation(wire.MsgInvalidModel)
 	}
+	if model.profileOnly && c.op != opCountTokens {
+		return validation("%s", onDemandMessage(c.key))
+	}
 	c.model = model
 	var e *apiError
 	switch c.op {

@@ -26,6 +26,10 @@ type modelInfo struct {
 	contextSize int
 	// burndown is how many quota tokens one output token consumes.
 	burndown int
+	// profileOnly marks a model served only through inference profiles:
+	// Bedrock rejects an on-demand call with its bare model ID or its
+	// foundation-model ARN (docs/bedrock.md#model-identifiers).
+	profileOnly bool
 }
 
 // lookupModel resolves what Bedrock accepts as a model identifier for the
@@ -42,7 +46,10 @@ type modelInfo struct {
 //
 // It reports false for anything else (a misspelt ID, a missing or extra
 // version suffix, an unknown prefix); Bedrock answers those with a 400
-// ValidationException, "The provided model identifier is invalid.".
+// ValidationException, "The provided model identifier is invalid.". The
+// result's profileOnly is true only when id names a model served only
+// through inference profiles without one (its model ID or foundation-model
+// ARN); the caller rejects those with [onDemandMessage].
 func lookupModel(id string) (modelInfo, bool) {
 	if strings.HasPrefix(id, "arn:") {
 		return lookupARN(id)
@@ -52,9 +59,18 @@ func lookupModel(id string) (modelInfo, bool) {
 	}
 	if base, ok := cutGeography(id); ok {
 		m, ok := models[base]
+		m.profileOnly = false // reached through a profile
 		return m, ok
 	}
 	return modelInfo{}, false
+}
+
+// onDemandMessage is Bedrock's message for an on-demand call with the model
+// ID of a model served only through inference profiles, id as sent; the
+// apostrophe is U+2019, as Bedrock sends it
+// (docs/bedrock.md#model-identifiers).
+func onDemandMessage(id string) string {
+	return "Invocation of model ID " + id + " with on-demand throughput isn\u2019t supported. Retry your request with the ID or ARN of an inference profile that contains this model."
 }
 
 // lookupARN resolves a foundation-model or inference-profile ARN.
@@ -78,6 +94,7 @@ func lookupARN(arn string) (modelInfo, bool) {
 	if id, ok := strings.CutPrefix(resource, "inference-profile/"); ok && (account == "" || validAccount(account)) {
 		if base, ok := cutGeography(id); ok {
 			m, ok := models[base]
+			m.profileOnly = false // reached through a profile
 			return m, ok
 		}
 	}
@@ -147,36 +164,36 @@ var models = func() map[string]modelInfo {
 			m[id] = info
 		}
 	}
-	add(modelInfo{familyAnthropic, 64000, 200000, 5},
+	add(modelInfo{familyAnthropic, 64000, 200000, 5, false},
 		"anthropic.claude-3-7-sonnet-20250219-v1:0",
 		"anthropic.claude-sonnet-4-20250514-v1:0",
 		"anthropic.claude-sonnet-4-5-20250929-v1:0",
 		"anthropic.claude-haiku-4-5-20251001-v1:0",
 		"anthropic.claude-opus-4-5-20251101-v1:0")
-	add(modelInfo{familyAnthropic, 32000, 200000, 5},
+	add(modelInfo{familyAnthropic, 32000, 200000, 5, false},
 		"anthropic.claude-opus-4-20250514-v1:0",
 		"anthropic.claude-opus-4-1-20250805-v1:0")
-	add(modelInfo{familyAnthropic, 8192, 200000, 1},
+	add(modelInfo{familyAnthropic, 8192, 200000, 1, false},
 		"anthropic.claude-3-5-haiku-20241022-v1:0",
 		"anthropic.claude-3-5-sonnet-20241022-v2:0")
 	// Claude 3.5 Sonnet (June 2024) takes at most 4096 on Bedrock, though
 	// Anthropic's API allows 8192 (docs/bedrock.md#model-identifiers).
-	add(modelInfo{familyAnthropic, 4096, 200000, 1},
+	add(modelInfo{familyAnthropic, 4096, 200000, 1, false},
 		"anthropic.claude-3-5-sonnet-20240620-v1:0",
 		"anthropic.claude-3-haiku-20240307-v1:0",
 		"anthropic.claude-3-sonnet-20240229-v1:0",
 		"anthropic.claude-3-opus-20240229-v1:0")
-	add(modelInfo{familyNova, 32000, 1000000, 1}, "amazon.nova-premier-v1:0")
-	add(modelInfo{familyNova, 10000, 128000, 1}, "amazon.nova-micro-v1:0")
-	add(modelInfo{familyNova, 10000, 300000, 1},
+	add(modelInfo{familyNova, 32000, 1000000, 1, false}, "amazon.nova-premier-v1:0")
+	add(modelInfo{familyNova, 10000, 128000, 1, false}, "amazon.nova-micro-v1:0")
+	add(modelInfo{familyNova, 10000, 300000, 1, false},
 		"amazon.nova-lite-v1:0",
 		"amazon.nova-pro-v1:0",
 		"amazon.nova-2-lite-v1:0")
-	add(modelInfo{familyTitan, 8192, 32000, 1},
+	add(modelInfo{familyTitan, 8192, 32000, 1, false},
 		"amazon.titan-text-express-v1",
 		"amazon.titan-text-lite-v1",
 		"amazon.titan-text-premier-v1:0")
-	add(modelInfo{familyLlama, 2048, 128000, 1},
+	add(modelInfo{familyLlama, 2048, 128000, 1, false},
 		"meta.llama3-8b-instruct-v1:0",
 		"meta.llama3-70b-instruct-v1:0",
 		"meta.llama3-1-8b-instruct-v1:0",
@@ -189,15 +206,38 @@ var models = func() map[string]modelInfo {
 		"meta.llama3-3-70b-instruct-v1:0",
 		"meta.llama4-scout-17b-instruct-v1:0",
 		"meta.llama4-maverick-17b-instruct-v1:0")
-	add(modelInfo{familyMistral, 8192, 32000, 1},
+	add(modelInfo{familyMistral, 8192, 32000, 1, false},
 		"mistral.mistral-7b-instruct-v0:2",
 		"mistral.mixtral-8x7b-instruct-v0:1",
 		"mistral.mistral-small-2402-v1:0",
 		"mistral.mistral-large-2402-v1:0",
 		"mistral.mistral-large-2407-v1:0",
 		"mistral.pixtral-large-2502-v1:0")
-	add(modelInfo{familyCohere, 4000, 128000, 1},
+	add(modelInfo{familyCohere, 4000, 128000, 1, false},
 		"cohere.command-r-v1:0",
 		"cohere.command-r-plus-v1:0")
+	for _, id := range profileOnly {
+		info := m[id]
+		info.profileOnly = true
+		m[id] = info
+	}
 	return m
 }()
+
+// profileOnly are the models the simulator serves that Bedrock serves only
+// through inference profiles (no single-Region, on-demand support in the
+// Regions that have them; docs/bedrock.md#model-identifiers).
+var profileOnly = []string{
+	"anthropic.claude-3-7-sonnet-20250219-v1:0",
+	"anthropic.claude-sonnet-4-20250514-v1:0",
+	"anthropic.claude-sonnet-4-5-20250929-v1:0",
+	"anthropic.claude-haiku-4-5-20251001-v1:0",
+	"anthropic.claude-opus-4-20250514-v1:0",
+	"anthropic.claude-opus-4-1-20250805-v1:0",
+	"anthropic.claude-opus-4-5-20251101-v1:0",
+	"amazon.nova-premier-v1:0",
+	"meta.llama3-2-1b-instruct-v1:0",
+	"meta.llama3-2-3b-instruct-v1:0",
+	"meta.llama3-2-11b-instruct-v1:0",
+	"meta.llama3-2-90b-instruct-v1:0",
+}

@@ -9,14 +9,14 @@ import (
 )
 
 // TestServerQuotaSettlement checks reservation, refund and burndown as the
-// server books them, and that inference-profile IDs are their own key. It
+// server books them, and that each inference-profile ID is its own key. It
 // runs in a synctest bubble so that no refill happens between the calls.
 func TestServerQuotaSettlement(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		sim, client, _ := startInBubble(t, bedrocksim.WithOutputFraction(0.1),
 			bedrocksim.WithDefaultQuota(bedrocksim.Quota{TokensPerWindow: 10_000}))
 		in := int64(bedrocksim.InputTokens("hi") + bedrocksim.MessageOverhead)
-		for _, model := range []string{"anthropic.claude-sonnet-4-5-20250929-v1:0", sonnet45} {
+		for _, model := range []string{"eu.anthropic.claude-sonnet-4-5-20250929-v1:0", sonnet45} {
 			if _, err := converse(t.Context(), client, model, "hi", 1000, noRetry); err != nil {
 				t.Fatal(err)
 			}

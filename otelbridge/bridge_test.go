@@ -25,7 +25,7 @@ import (
 
 const (
 	haiku  = "anthropic.claude-3-5-haiku-20241022-v1:0"
-	sonnet = "anthropic.claude-sonnet-4-20250514-v1:0"
+	sonnet = "us.anthropic.claude-sonnet-4-20250514-v1:0"
 	nova   = "amazon.nova-lite-v1:0"
 )
 

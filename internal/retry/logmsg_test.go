@@ -48,7 +48,7 @@ func TestGiveUpLogRateLimitedPerKey(t *testing.T) {
 	if strings.Contains(lines[0], "suppressed") {
 		t.Errorf("first record counts suppressed: %s", lines[0])
 	}
-	if !strings.Contains(lines[0], `"model":"anthropic.claude-sonnet-4-5-20250929-v1:0"`) {
+	if !strings.Contains(lines[0], `"model":"us.anthropic.claude-sonnet-4-5-20250929-v1:0"`) {
 		t.Errorf("record lacks the model: %s", lines[0])
 	}
 	if len(rec.giveUps) != 50 {

@@ -116,7 +116,7 @@ func TestSimMidStreamThrottle(t *testing.T) {
 	client := simClient(t, bedrocksim.WithFaults(bedrocksim.Faults{
 		StreamThrottle: bedrocksim.Trigger{Next: 1}, StreamThrottleAfter: 2}))
 	out, err := client.ConverseStream(t.Context(), &bedrockruntime.ConverseStreamInput{
-		ModelId: aws.String("anthropic.claude-sonnet-4-5-20250929-v1:0"), Messages: hello(),
+		ModelId: aws.String("us.anthropic.claude-sonnet-4-5-20250929-v1:0"), Messages: hello(),
 	})
 	if err != nil {
 		t.Fatal(err)

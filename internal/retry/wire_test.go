@@ -87,7 +87,7 @@ func newClient(url string, optFns ...func(*bedrockruntime.Options)) *bedrockrunt
 
 func converse(ctx context.Context, c *bedrockruntime.Client) error {
 	_, err := c.Converse(ctx, &bedrockruntime.ConverseInput{
-		ModelId:         aws.String("anthropic.claude-sonnet-4-5-20250929-v1:0"),
+		ModelId:         aws.String("us.anthropic.claude-sonnet-4-5-20250929-v1:0"),
 		Messages:        hello(),
 		InferenceConfig: &types.InferenceConfiguration{MaxTokens: aws.Int32(16)},
 	})
