@@ -29,10 +29,12 @@ var goldenTrace = filepath.Join("..", "docs", "jaeger-trace.txt")
 const modeKey = "bedrockguard.mode"
 
 // eventDriven are the Prometheus series the OTel exporter shows only once
-// their event happened (see otelbridge/doc.go): a dashboard query of only
-// these may return no data when the demo never exhausted a retry budget or
-// had pacing reject a call.
-var eventDriven = []string{"aws_bedrock_retry_budget_exhausted_total", "aws_bedrock_pacing_rejected_total"}
+// their event happened (see otelbridge/doc.go), or only for keys with a
+// tokens-per-day quota (the demo has none): a dashboard query of only these
+// may return no data when the demo never exhausted a retry budget or had
+// pacing reject a call.
+var eventDriven = []string{"aws_bedrock_retry_budget_exhausted_total", "aws_bedrock_pacing_rejected_total",
+	"aws_bedrock_tokens_per_day_exhaustion_seconds", "aws_bedrock_tokens_per_day_remaining"}
 
 // TestDemoTelemetry runs the demo once, exporting traces over OTLP to a
 // real Jaeger and scraped every second by a real Prometheus that evaluates
@@ -361,7 +363,7 @@ func checkDashboard(t *testing.T, prom *prometheus, metricsURL string, begin, en
 			}
 		}
 		if allEventDriven && len(unseen) == len(selectorNames(q.Resolved)) {
-			t.Logf("panel %q %s: no data: %v never happened in this run (event counters)", q.Panel, q.RefID, unseen)
+			t.Logf("panel %q %s: no data: %v never happened in this run (event counters, day gauges)", q.Panel, q.RefID, unseen)
 			continue
 		}
 		t.Errorf("panel %q %s: no data from %s", q.Panel, q.RefID, q.Resolved)
