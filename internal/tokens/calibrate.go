@@ -39,6 +39,7 @@ type ring struct {
 	next   int
 	total  int     // samples ever seen
 	ratio  float64 // exp(median(logs)), cached
+	upper  float64 // exp(reserveQuantile of logs), cached, >= ratio
 	sorted []float64
 }
 
@@ -72,7 +73,30 @@ func (c *calibrator) observe(f Family, estimated, actual int64) (float64, int) {
 		med = (g.sorted[n/2-1] + g.sorted[n/2]) / 2
 	}
 	g.ratio = min(max(math.Exp(med), minRatio), maxRatio)
+	g.upper = max(g.ratio, min(max(math.Exp(g.sorted[min(n-1, int(reserveQuantile*float64(n)))]), minRatio), maxRatio))
 	return g.ratio, g.total
+}
+
+// reserveQuantile is the quantile of the calibration ratios that reserves
+// use: the median estimates input tokens without bias, but half of the
+// requests are then counted low (by about 2 % for long prompts against the
+// simulator), and Bedrock takes the real count from the quota at
+// admission. Near an exhausted bucket, several such requests in flight
+// together are a throttle; reserving at the 90th percentile covers them,
+// and the settlement refunds the difference.
+const reserveQuantile = 0.9
+
+// upperFactor is what a raw estimate is multiplied by for a reservation:
+// the factor at reserveQuantile (see [calibrator.factor] for warm-up).
+func (c *calibrator) upperFactor(f Family) float64 {
+	c.mu.Lock()
+	g := c.fam[f]
+	var up float64
+	if g != nil {
+		up = g.upper
+	}
+	c.mu.Unlock()
+	return max(c.factor(f), up)
 }
 
 // get returns the ratio in force for f and the number of samples seen.

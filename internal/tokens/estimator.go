@@ -109,17 +109,27 @@ type Estimate struct {
 	Fallback bool
 	// Exact reports that InputTokens came from Bedrock's CountTokens API.
 	Exact bool
+
+	// reserveInput is RawInputTokens calibrated at the upper quantile of
+	// the family's ratios (see reserveQuantile): what a reservation counts
+	// for the input unless Exact.
+	reserveInput int
 }
 
-// ReserveTokens is what admission charges: InputTokens + MaxTokens x
-// Burndown, rounded up. It is 0 for CountTokens operations, which Bedrock
+// ReserveTokens is what admission charges: the input (InputTokens, or more
+// when the family's calibration ratios spread: see reserveQuantile) +
+// MaxTokens x Burndown, rounded up. It is 0 for CountTokens operations, which Bedrock
 // does not charge.
 func (e Estimate) ReserveTokens() int64 {
 	if e.Operation == OpCountTokens {
 		return 0
 	}
 	out := float64(min(max(e.MaxTokens, 0), MaxOutputTokens))
-	return SaturatingTokens(float64(max(e.InputTokens, 0)) + math.Ceil(out*burndownOrOne(e.Burndown)))
+	in := max(e.InputTokens, 0)
+	if !e.Exact {
+		in = max(in, e.reserveInput)
+	}
+	return SaturatingTokens(float64(in) + math.Ceil(out*burndownOrOne(e.Burndown)))
 }
 
 // maxBurndown is the largest output burndown rate Options.Burndown accepts
@@ -340,12 +350,14 @@ func (e *Estimator) estimate(input any) (Estimate, uint64) {
 	}
 	est.RawInputTokens = w.tokens
 	est.InputTokens = int(SaturatingTokens(math.Ceil(float64(w.tokens) * e.cal.factor(est.Family))))
+	est.reserveInput = int(SaturatingTokens(math.Ceil(float64(w.tokens) * e.cal.upperFactor(est.Family))))
 	if _, n := e.cal.get(est.Family); n < warmupSamples {
 		// Until calibration has data, never assume fewer than one token per
 		// 4 bytes of text: cl100k packs repetitive English into as little as
 		// 0.16 tokens per byte, Claude's tokenizer and the simulator do not.
 		est.InputTokens = max(est.InputTokens, (w.textB+3)/4)
 	}
+	est.reserveInput = max(est.reserveInput, est.InputTokens)
 	est.Fallback = w.fallback
 	if est.Fallback {
 		e.fallbacks.Add(1)
