@@ -89,14 +89,26 @@ const reserveQuantile = 0.9
 // upperFactor is what a raw estimate is multiplied by for a reservation:
 // the factor at reserveQuantile (see [calibrator.factor] for warm-up).
 func (c *calibrator) upperFactor(f Family) float64 {
+	_, up, _ := c.factors(f)
+	return up
+}
+
+// factors returns, under one lock, what a raw estimate is multiplied by
+// for the estimate ([calibrator.factor]) and for a reservation
+// ([calibrator.upperFactor]), and whether f is still warming up.
+func (c *calibrator) factors(f Family) (est, reserve float64, warming bool) {
 	c.mu.Lock()
-	g := c.fam[f]
-	var up float64
-	if g != nil {
-		up = g.upper
+	ratio, up, n := 1.0, 0.0, 0
+	if g := c.fam[f]; g != nil {
+		ratio, up, n = g.ratio, g.upper, g.total
 	}
 	c.mu.Unlock()
-	return max(c.factor(f), up)
+	if n < warmupSamples {
+		est = max(ratio, 1) * warmupMargin
+	} else {
+		est = ratio
+	}
+	return est, max(est, up), n < warmupSamples
 }
 
 // get returns the ratio in force for f and the number of samples seen.

@@ -349,9 +349,10 @@ func (e *Estimator) estimate(input any) (Estimate, uint64) {
 		est.Burndown = defaultBurndown(base, est.Family)
 	}
 	est.RawInputTokens = w.tokens
-	est.InputTokens = int(SaturatingTokens(math.Ceil(float64(w.tokens) * e.cal.factor(est.Family))))
-	est.reserveInput = int(SaturatingTokens(math.Ceil(float64(w.tokens) * e.cal.upperFactor(est.Family))))
-	if _, n := e.cal.get(est.Family); n < warmupSamples {
+	factor, reserveFactor, warming := e.cal.factors(est.Family)
+	est.InputTokens = int(SaturatingTokens(math.Ceil(float64(w.tokens) * factor)))
+	est.reserveInput = int(SaturatingTokens(math.Ceil(float64(w.tokens) * reserveFactor)))
+	if warming {
 		// Until calibration has data, never assume fewer than one token per
 		// 4 bytes of text: cl100k packs repetitive English into as little as
 		// 0.16 tokens per byte, Claude's tokenizer and the simulator do not.
