@@ -2,6 +2,8 @@ package bedrocksim_test
 
 import (
 	"context"
+	"errors"
+	"math"
 	"strings"
 	"testing"
 
@@ -9,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/types"
 
+	"github.com/bedrockguard/bedrockguard"
 	"github.com/bedrockguard/bedrockguard/bedrocksim"
 	"github.com/bedrockguard/bedrockguard/internal/simtest"
 	"github.com/bedrockguard/bedrockguard/internal/wire"
@@ -155,5 +158,27 @@ func TestCountTokens(t *testing.T) {
 	var ve *types.ValidationException
 	if !errorsAs(err, &ve) || ve.ErrorMessage() != wire.MsgCountTokensUnsupported {
 		t.Errorf("Nova CountTokens err = %v, want ValidationException %q", err, wire.MsgCountTokensUnsupported)
+	}
+}
+
+// TestInputTokenScale: the simulator can count inputs with another rule
+// than its own (here a third more), so that tools can check estimation
+// against a tokenizer it does not know; invalid scales fail at New.
+func TestInputTokenScale(t *testing.T) {
+	_, client, _ := start(t, simtest.InputTokenScale(4.0/3), bedrocksim.WithOutputFraction(0.5))
+	text := strings.Repeat("word ", 300)
+	out, err := converse(context.Background(), client, sonnet45, text, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	own := bedrocksim.InputTokens(text) + bedrocksim.MessageOverhead
+	if want := int32((own*4 + 2) / 3); *out.Usage.InputTokens != want {
+		t.Errorf("input tokens = %d, want %d (4/3 of %d, rounded up)", *out.Usage.InputTokens, want, own)
+	}
+	for _, f := range []float64{-1, math.NaN(), math.Inf(1)} {
+		var oe *bedrockguard.OptionError
+		if _, err := bedrocksim.New(simtest.InputTokenScale(f)); !errors.As(err, &oe) || !strings.Contains(oe.Option, "InputTokenScale") {
+			t.Errorf("InputTokenScale(%v): err = %v, want an OptionError naming it", f, err)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"strconv"
@@ -91,6 +92,12 @@ func (c *call) validate() *apiError {
 		c.p, e = parseInvoke(model.family, body)
 	case opCountTokens:
 		c.p, e = parseCountTokens(model.family, body)
+	}
+	if f := c.s.opts.InputTokenScale; e == nil && f > 0 && f != 1 {
+		// Another tokenizer than the simulator's own rule (a knob for
+		// testing how estimation copes with a rule it does not know).
+		c.p.tokens = int(math.Ceil(float64(c.p.tokens) * f))
+		c.p.cacheTokens = int(math.Ceil(float64(c.p.cacheTokens) * f))
 	}
 	switch {
 	case e != nil:

@@ -155,6 +155,8 @@ func newSettings(opts []Option) (settings, error) {
 		return s, bad("Day", "%v is negative", s.Day)
 	case s.CacheTTL <= 0:
 		return s, bad("CacheTTL", "%v is not positive", s.CacheTTL)
+	case s.InputTokenScale < 0 || math.IsNaN(s.InputTokenScale) || math.IsInf(s.InputTokenScale, 0):
+		return s, bad("InputTokenScale", "%v is not a positive number", s.InputTokenScale)
 	}
 	return s, nil
 }

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -41,6 +42,8 @@ func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	killStoreAt := fs.Duration("kill-store-at", 0, "fleet mode: stop the redis-server this long into the run")
 	storeDown := fs.Duration("store-down", 15*time.Second, "fleet mode: how long the redis-server stays down")
 	interactiveLast := fs.Bool("interactive-last", false, "fleet mode: the last process sends Interactive calls, the others Batch")
+	tokenScale := fs.Float64("sim-token-scale", 0, "the simulator counts input tokens this many times its own rule (a tokenizer the guard does not know; 0 = 1)")
+	simLatency := fs.String("sim-latency", "", "the simulator's latency as BASE,PER_OUTPUT_TOKEN (e.g. 600ms,1ms; default: each scenario's)")
 	child := fs.String("fleet-child", "", "internal: run one process of a fleet run")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -57,6 +60,19 @@ func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			KillStoreAt: *killStoreAt, StoreDown: *storeDown, InteractiveLast: *interactiveLast}, *jsonOut)
 	}
 	all := load.Scenarios(*window, *workers, *duration)
+	var lat *load.Latency
+	if *simLatency != "" {
+		base, per, ok := strings.Cut(*simLatency, ",")
+		b, err1 := time.ParseDuration(base)
+		p, err2 := time.ParseDuration(per)
+		if !ok || err1 != nil || err2 != nil || b < 0 || p < 0 {
+			return fmt.Errorf("%w: -sim-latency %q: want BASE,PER_OUTPUT_TOKEN durations such as 600ms,1ms", errUsage, *simLatency)
+		}
+		lat = &load.Latency{Base: b, PerOutputToken: p}
+	}
+	if *tokenScale < 0 || math.IsNaN(*tokenScale) || math.IsInf(*tokenScale, 0) {
+		return fmt.Errorf("%w: -sim-token-scale %v: want a positive number", errUsage, *tokenScale)
+	}
 	var names []string
 	if *scenarios == "all" {
 		names = load.ScenarioNames()
@@ -101,6 +117,10 @@ func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 				return fmt.Errorf("%w: unknown scenario %q (want %s)", errUsage, n, strings.Join(load.ScenarioNames(), ", "))
 			}
 			sc.Seed = sd
+			sc.InputTokenScale = *tokenScale
+			if lat != nil {
+				sc.Latency = *lat
+			}
 			if err := sc.Validate(); err != nil {
 				return fmt.Errorf("%w: %v", errUsage, err)
 			}

@@ -55,6 +55,9 @@ type Settings[Q, F any] struct {
 	MaxBodyBytes int64
 	// CacheTTL is how long a prompt-cache prefix stays warm.
 	CacheTTL time.Duration
+	// InputTokenScale, if positive, multiplies every input-token count
+	// (rounding up): a tokenizer other than the simulator's own rule.
+	InputTokenScale float64
 	// Day is the period of the tokens-per-day quota; zero means 1440
 	// windows (a day of one-minute windows).
 	Day time.Duration

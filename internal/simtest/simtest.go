@@ -53,3 +53,10 @@ func Day(d time.Duration) bedrocksim.Option {
 func Seed(seed int64) bedrocksim.Option {
 	return func(s *settings) { s.Seed = seed }
 }
+
+// InputTokenScale makes the simulator count every input f times its own
+// rule (rounded up), as a tokenizer the guard's estimator does not know
+// would; zero means 1. It must be positive and finite.
+func InputTokenScale(f float64) bedrocksim.Option {
+	return func(s *settings) { s.InputTokenScale = f }
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"net/http/httptest"
 	"sort"
@@ -101,6 +102,21 @@ type Row struct {
 	FailedBy map[string]int `json:"failedBy,omitempty"`
 	// FinalTokenRate is the guard's adaptive token rate per window at the end.
 	FinalTokenRate float64 `json:"finalTokenRate,omitempty"`
+	// Timeline samples the guard's adaptive rates and the server's
+	// throttles every quarter window (guarded modes against the simulator).
+	Timeline []Sample `json:"timeline,omitempty"`
+}
+
+// Sample is one point of Row.Timeline.
+type Sample struct {
+	// At is the time since the start of the run, in seconds.
+	At float64 `json:"at"`
+	// TokenRate and RequestRate are the guard's adaptive rates per window
+	// (0 when the axis is not paced).
+	TokenRate   float64 `json:"tokenRate"`
+	RequestRate float64 `json:"requestRate"`
+	// Throttles is the server's throttles so far.
+	Throttles int64 `json:"throttles"`
 }
 
 // Progress is a live snapshot of a run.
@@ -174,6 +190,7 @@ func RunWith(ctx context.Context, sc Scenario, mode string, ro RunOptions) (Row,
 			simtest.Seed(sc.Seed),
 			bedrocksim.WithLatency(sc.Latency.Base, sc.Latency.PerOutputToken),
 			bedrocksim.WithFaults(sc.faults()),
+			simtest.InputTokenScale(sc.InputTokenScale),
 		)
 		if err != nil {
 			return Row{}, err
@@ -269,6 +286,28 @@ func RunWith(ctx context.Context, sc Scenario, mode string, ro RunOptions) (Row,
 		})
 	}
 	stop := make(chan struct{})
+	var timeline []Sample
+	sampled := make(chan struct{})
+	if guard != nil && sim != nil {
+		go func() {
+			defer close(sampled)
+			tick := time.NewTicker(sc.Window / 4)
+			defer tick.Stop()
+			for {
+				select {
+				case <-stop:
+					return
+				case <-tick.C:
+					r := guard.State(ctx, cfg.Region, sc.Model).Rate
+					timeline = append(timeline, Sample{At: time.Since(start).Seconds(),
+						TokenRate: finite(r[pacing.Tokens]), RequestRate: finite(r[pacing.Requests]),
+						Throttles: throttleTotal(sim, sc.Model, counts)})
+				}
+			}
+		}()
+	} else {
+		close(sampled)
+	}
 	if progress != nil {
 		go func() {
 			tick := time.NewTicker(time.Second)
@@ -286,6 +325,7 @@ func RunWith(ctx context.Context, sc Scenario, mode string, ro RunOptions) (Row,
 	}
 	wg.Wait()
 	close(stop)
+	<-sampled
 	if err := ctx.Err(); err != nil {
 		return Row{}, err
 	}
@@ -318,9 +358,18 @@ func RunWith(ctx context.Context, sc Scenario, mode string, ro RunOptions) (Row,
 		if n := guard.Outstanding(); n != 0 {
 			return row, fmt.Errorf("guard leaked %d reservations", n)
 		}
-		row.FinalTokenRate = guard.State(ctx, cfg.Region, sc.Model).Rate[pacing.Tokens]
+		row.FinalTokenRate = finite(guard.State(ctx, cfg.Region, sc.Model).Rate[pacing.Tokens])
 	}
+	row.Timeline = timeline
 	return row, nil
+}
+
+// finite maps an unpaced axis's infinite rate to 0 (JSON has no infinity).
+func finite(v float64) float64 {
+	if math.IsInf(v, 0) || math.IsNaN(v) {
+		return 0
+	}
+	return v
 }
 
 func pick(rng *rand.Rand, classes []SizeClass) int {

@@ -43,7 +43,10 @@ type Scenario struct {
 	StreamShare float64
 	Model       string
 	Latency     Latency
-	Seed        int64
+	// InputTokenScale, if positive, makes the simulator count input tokens
+	// this many times its own rule: a tokenizer the guard does not know.
+	InputTokenScale float64
+	Seed            int64
 	// MaxCalls, if positive, stops the run once that many calls were
 	// issued, even before Duration (a cheap run against real Bedrock).
 	MaxCalls int
