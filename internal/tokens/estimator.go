@@ -357,6 +357,7 @@ func (e *Estimator) estimate(input any) (Estimate, uint64) {
 		// 4 bytes of text: cl100k packs repetitive English into as little as
 		// 0.16 tokens per byte, Claude's tokenizer and the simulator do not.
 		est.InputTokens = max(est.InputTokens, (w.textB+3)/4)
+		est.reserveInput = max(est.reserveInput, (w.textB+2)/3)
 	}
 	est.reserveInput = max(est.reserveInput, est.InputTokens)
 	est.Fallback = w.fallback

@@ -151,7 +151,7 @@ func TestEstimateOutputSide(t *testing.T) {
 	if est.MaxTokens != 1000 || !est.MaxTokensExplicit {
 		t.Errorf("explicit: %+v", est)
 	}
-	if got, want := est.ReserveTokens(), int64(est.InputTokens)+5000; got != want {
+	if got, want := est.ReserveTokens(), int64(est.reserveInput)+5000; got != want || est.reserveInput < est.InputTokens {
 		t.Errorf("ReserveTokens = %d, want %d", got, want)
 	}
 	// Overrides by family (burndown) and by base model ID reached through a profile.

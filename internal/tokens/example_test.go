@@ -36,7 +36,7 @@ func ExampleNew() {
 	o := est.Observe(e, used)
 	fmt.Printf("error %+.2f ratio %.2f samples %d\n", o.Error, o.Ratio, o.Samples)
 	// Output:
-	// anthropic 20 26 500 5 2526
+	// anthropic 20 26 500 5 2532
 	// 530
 	// error -0.13 ratio 1.50 samples 1
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
+	"net/http"
 	"net/http/httptest"
 	"sort"
 	"strings"
@@ -49,6 +50,10 @@ type RunOptions struct {
 	// observer saw (only in modes that install a guard), and goodput is
 	// measured against Scenario.Server's quota if it has one.
 	Config *aws.Config
+	// InMemory serves the simulator without a socket (simtest.Transport),
+	// so that a run can go inside a testing/synctest bubble and take
+	// virtual time.
+	InMemory bool
 }
 
 // Share is one size class's share of issued and of successful calls.
@@ -195,9 +200,9 @@ func RunWith(ctx context.Context, sc Scenario, mode string, ro RunOptions) (Row,
 		if err != nil {
 			return Row{}, err
 		}
-		srv := httptest.NewServer(sim)
-		defer srv.Close()
-		cfg = bedrocksim.Config(srv.URL)
+		var stop func()
+		cfg, stop = serve(sim, ro.InMemory)
+		defer stop()
 	}
 	counts := newThrottleCounter(ro.Observer)
 	guardOpts := append([]bedrockguard.Option{
@@ -362,6 +367,18 @@ func RunWith(ctx context.Context, sc Scenario, mode string, ro RunOptions) (Row,
 	}
 	row.Timeline = timeline
 	return row, nil
+}
+
+// serve returns a client configuration for sim: over loopback HTTP, or in
+// memory (see RunOptions.InMemory). stop shuts the server down.
+func serve(sim *bedrocksim.Server, inMemory bool) (cfg aws.Config, stop func()) {
+	if inMemory {
+		cfg = bedrocksim.Config("http://bedrocksim.invalid")
+		cfg.HTTPClient = &http.Client{Transport: simtest.Transport(sim)}
+		return cfg, func() {}
+	}
+	srv := httptest.NewServer(sim)
+	return bedrocksim.Config(srv.URL), srv.Close
 }
 
 // finite maps an unpaced axis's infinite rate to 0 (JSON has no infinity).

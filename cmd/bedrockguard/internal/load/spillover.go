@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"net/http/httptest"
 	"sort"
 	"strings"
 	"sync"
@@ -204,6 +203,12 @@ func meanCallTokens(sc Scenario) float64 {
 // without, it serves everything from sc.Model (the single-route
 // reference). progress, if not nil, is called about once a second.
 func RunSpillover(ctx context.Context, sc Scenario, spill bool, progress func(Progress)) (SpillRow, error) {
+	return runSpillover(ctx, sc, spill, progress, false)
+}
+
+// runSpillover is RunSpillover, in memory (see RunOptions.InMemory) when
+// inMemory is set.
+func runSpillover(ctx context.Context, sc Scenario, spill bool, progress func(Progress), inMemory bool) (SpillRow, error) {
 	mode := "guard"
 	if spill {
 		mode = ModeSpillover
@@ -221,9 +226,8 @@ func RunSpillover(ctx context.Context, sc Scenario, spill bool, progress func(Pr
 	if err != nil {
 		return SpillRow{}, err
 	}
-	srv := httptest.NewServer(sim)
-	defer srv.Close()
-	cfg := bedrocksim.Config(srv.URL)
+	cfg, shutdown := serve(sim, inMemory)
+	defer shutdown()
 	q := bedrockguard.Quota{Window: sc.Window, TokensPerWindow: sc.Server.TokensPerWindow, RequestsPerWindow: sc.Server.RequestsPerWindow}
 	watch := &spillWatch{alt: sc.Alternate}
 	opts := []bedrockguard.Option{

@@ -1,0 +1,201 @@
+package load
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+// The zero-config targets (issue 12) asserted on virtual time: each run is
+// the loadtest command's run, through the real bedrockruntime client and
+// the guard, against the simulator served in memory inside a synctest
+// bubble, so a minute of load takes well under a second and the targets
+// can be checked over many seeds and two token rules. The flags widen the
+// sweep when tuning (go test -run TestZeroConfigTargets -args -zc.seeds=1-20 -v).
+var (
+	zcSeeds     = flag.String("zc.seeds", "1,2", "seeds, comma-separated, or FROM-TO")
+	zcScenarios = flag.String("zc.scenarios", "", "scenarios, comma-separated (default: all of the zero-config targets)")
+	zcDuration  = flag.Duration("zc.duration", time.Minute, "length of each run")
+)
+
+// zcRule is a server the guard does not know: the simulator's own counting
+// rule and latency, or a tokenizer that counts a third more with slower
+// answers.
+type zcRule struct {
+	name    string
+	scale   float64
+	latency *Latency
+}
+
+var zcRules = []zcRule{
+	{name: "own"},
+	{name: "4/3,600ms+1ms", scale: 4.0 / 3, latency: &Latency{Base: 600 * time.Millisecond, PerOutputToken: time.Millisecond}},
+}
+
+// zcTarget is what one scenario must meet; check returns the misses.
+type zcTarget struct {
+	name  string
+	check func(Row) []string
+}
+
+func noQuotaTarget(name string, requests bool) zcTarget {
+	return zcTarget{name, func(r Row) []string {
+		var miss []string
+		if r.Failed > 0 {
+			miss = append(miss, fmt.Sprintf("%d failed", r.Failed))
+		}
+		if r.ThrottlesPer1000 > 20 {
+			miss = append(miss, fmt.Sprintf("%.1f throttles/1k > 20", r.ThrottlesPer1000))
+		}
+		used := r.GoodputPct
+		if requests {
+			used = r.RequestsPct
+		}
+		if used < 90 {
+			miss = append(miss, fmt.Sprintf("%.1f %% of the quota < 90", used))
+		}
+		if r.P99 > 3*r.P50 {
+			miss = append(miss, fmt.Sprintf("p99/p50 %.2f > 3", float64(r.P99)/float64(r.P50)))
+		}
+		return miss
+	}}
+}
+
+var zcTargets = []zcTarget{
+	noQuotaTarget("no-quota", false),
+	noQuotaTarget("large-no-quota", false),
+	noQuotaTarget("tpm-bound-no-quota", false),
+	noQuotaTarget("rpm-bound-no-quota", true),
+	{"quota-drop", func(r Row) []string {
+		var miss []string
+		if r.Failed > 0 {
+			miss = append(miss, fmt.Sprintf("%d failed", r.Failed))
+		}
+		if r.ChangeThrottles > 3 {
+			miss = append(miss, fmt.Sprintf("%d throttles from the drop > 3", r.ChangeThrottles))
+		}
+		if r.AfterChangeGoodputPct < 95 {
+			miss = append(miss, fmt.Sprintf("%.1f %% of the lowered quota < 95", r.AfterChangeGoodputPct))
+		}
+		if r.P99 > 3*r.P50 {
+			miss = append(miss, fmt.Sprintf("p99/p50 %.2f > 3", float64(r.P99)/float64(r.P50)))
+		}
+		return miss
+	}},
+	{"noisy-neighbour-no-quota", func(r Row) []string {
+		var miss []string
+		if r.Failed > 0 {
+			miss = append(miss, fmt.Sprintf("%d failed", r.Failed))
+		}
+		if r.ChangeThrottles > 5 {
+			miss = append(miss, fmt.Sprintf("%d throttles while the neighbour ran > 5", r.ChangeThrottles))
+		}
+		if r.AfterChangeGoodputPct < 90 {
+			miss = append(miss, fmt.Sprintf("%.1f %% of what the neighbour left < 90", r.AfterChangeGoodputPct))
+		}
+		return miss
+	}},
+	{"quota-rise", func(r Row) []string {
+		if r.WindowsTo90 < 0 || r.WindowsTo90 > 10 {
+			return []string{fmt.Sprintf("%d windows to 90 %% of the new quota > 10", r.WindowsTo90)}
+		}
+		return nil
+	}},
+	{"mixed", toldTarget},
+	{"tpm-bound", toldTarget},
+	{"rpm-bound", toldTarget},
+}
+
+// toldTarget: with the quota told, no throttle at all.
+func toldTarget(r Row) []string {
+	var n int64
+	for _, v := range r.Throttles {
+		n += v
+	}
+	if n > 0 || r.Failed > 0 {
+		return []string{fmt.Sprintf("%d throttles, %d failed with the quota told", n, r.Failed)}
+	}
+	return nil
+}
+
+func parseSeeds(t *testing.T, s string) []int64 {
+	var out []int64
+	for _, f := range strings.Split(s, ",") {
+		lo, hi, isRange := strings.Cut(f, "-")
+		a, err := strconv.ParseInt(strings.TrimSpace(lo), 10, 64)
+		if err != nil {
+			t.Fatalf("-zc.seeds: %v", err)
+		}
+		b := a
+		if isRange {
+			if b, err = strconv.ParseInt(strings.TrimSpace(hi), 10, 64); err != nil {
+				t.Fatalf("-zc.seeds: %v", err)
+			}
+		}
+		for v := a; v <= b; v++ {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func TestZeroConfigTargets(t *testing.T) {
+	seeds := parseSeeds(t, *zcSeeds)
+	want := map[string]bool{}
+	if *zcScenarios != "" {
+		for _, n := range strings.Split(*zcScenarios, ",") {
+			want[n] = true
+		}
+	}
+	all := Scenarios(6*time.Second, 32, *zcDuration)
+	var mu sync.Mutex
+	var report []string
+	for _, tg := range zcTargets {
+		if len(want) > 0 && !want[tg.name] {
+			continue
+		}
+		for _, rule := range zcRules {
+			for _, seed := range seeds {
+				t.Run(fmt.Sprintf("%s/%s/seed%d", tg.name, rule.name, seed), func(t *testing.T) {
+					t.Parallel()
+					sc := all[tg.name]
+					sc.Seed = seed
+					sc.InputTokenScale = rule.scale
+					if rule.latency != nil {
+						sc.Latency = *rule.latency
+					}
+					var row Row
+					synctest.Test(t, func(t *testing.T) {
+						var err error
+						row, err = RunWith(context.Background(), sc, "guard", RunOptions{InMemory: true})
+						if err != nil {
+							t.Fatal(err)
+						}
+					})
+					miss := tg.check(row)
+					line := fmt.Sprintf("%-24s %-14s seed %2d: calls %4d failed %d goodput %5.1f%% req %5.1f%% throttles/1k %5.1f p99/p50 %.2f change: throttles %d goodput %5.1f%% windows-to-90 %d",
+						tg.name, rule.name, seed, row.Calls, row.Failed, row.GoodputPct, row.RequestsPct, row.ThrottlesPer1000,
+						float64(row.P99)/float64(max(row.P50, 1)), row.ChangeThrottles, row.AfterChangeGoodputPct, row.WindowsTo90)
+					if len(miss) > 0 {
+						line += "  MISS: " + strings.Join(miss, "; ")
+						t.Errorf("%s", line)
+					}
+					mu.Lock()
+					report = append(report, line)
+					mu.Unlock()
+				})
+			}
+		}
+	}
+	t.Cleanup(func() {
+		for _, l := range report {
+			t.Log(l)
+		}
+	})
+}
