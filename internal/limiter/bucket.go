@@ -65,6 +65,7 @@ type axis struct {
 	ckSpent [numCheckpoints]float64
 
 	measured   float64 // admitted units, exponentially decayed with time constant Window
+	avgTake    float64 // mean size of an admission (moving average over about takeAvgN)
 	measuredAt time.Time
 	firstAt    time.Time // first admission, to scale the rate of a young key
 }
@@ -117,6 +118,12 @@ const (
 	// doubles); a larger change means the ceiling moved (the hold restarts
 	// at minHold).
 	confirmTolerance = 0.1
+	// takeAvgN is the number of admissions the mean admission size
+	// averages over (an exponential moving average).
+	takeAvgN = 8
+	// shortSpan is the shortest evidence span, in windows, whose bound
+	// still floors a Beta step (see throttled).
+	shortSpan = 0.25
 )
 
 // slowStart reports whether the axis is in slow start.
@@ -269,6 +276,11 @@ func (s *axis) take(c *pacing.AxisConfig, now time.Time, n float64) {
 	}
 	s.checkpoint(c, now)
 	s.spent += n
+	if s.avgTake == 0 {
+		s.avgTake = n
+	} else {
+		s.avgTake += (n - s.avgTake) / takeAvgN
+	}
 	s.measured = s.recent(c, now) + n
 	s.measuredAt = now
 	if s.firstAt.IsZero() {
@@ -378,6 +390,20 @@ func (s *axis) throttled(c *pacing.AxisConfig, now time.Time) bool {
 				s.wMax = cur
 			}
 			s.base = math.Max(c.Beta*cur, minRate)
+			if !slow && s.credit == 0 && elapsed >= shortSpan && elapsed < evidenceSpan && s.spent > 0 {
+				// A short span since the previous decrease: too short to
+				// set the ceiling, but the server's bucket was empty at
+				// both ends, so what it admitted over the span is a lower
+				// bound of its rate that the Beta step need not go under.
+				if lo := s.spent / elapsed * (1 - holdMargin); lo > s.base {
+					s.base = math.Min(lo, s.wMax)
+				}
+				// The span's estimate, too noisy to hold at (a request
+				// more or less is a large part of it), is where the
+				// regrowth flattens: the next throttle then comes after a
+				// longer span, whose estimate is used.
+				s.wMax = math.Max(s.base, math.Min(s.wMax, est))
+			}
 			s.hold = 0
 		}
 		s.decreasedAt = now
@@ -417,13 +443,18 @@ func (s *axis) checkpoint(c *pacing.AxisConfig, now time.Time) {
 // (slow start below the ceiling, a quiet spell); a suffix that starts
 // about when the bucket began to drain does not.
 func (s *axis) estimate(c *pacing.AxisConfig, now time.Time, span float64) float64 {
-	est := s.spent / span
+	// At the throttle the server's bucket held less than the refused
+	// request, not nothing: about half an admission on average, which the
+	// bounds add back (over a span of two windows at a quota of ten
+	// requests, a bound without it is about 5 % low).
+	left := s.avgTake / 2
+	est := (s.spent + left) / span
 	for i := range numCheckpoints {
 		if s.ckAt[i].IsZero() || s.ckAt[i].Before(s.markAt) {
 			break
 		}
 		d := float64(now.Sub(s.ckAt[i])) / float64(c.Window)
-		if e := (s.spent - s.ckSpent[i]) / (1 + d); e > est {
+		if e := (s.spent - s.ckSpent[i] + left) / (1 + d); e > est {
 			est = e
 		}
 	}

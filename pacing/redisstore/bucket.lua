@@ -48,6 +48,8 @@ local CONFIRM_TOLERANCE = 0.1
 local NUM_CHECKPOINTS = 4
 local THROTTLE_PAUSE = 0.5
 local CHECKPOINT_EVERY = 0.25
+local TAKE_AVG_N = 8
+local SHORT_SPAN = 0.25
 local MAX_WAIT = 86400e9     -- maxWait: 24h in ns
 local CUBIC, AIMD = 0, 1
 
@@ -66,15 +68,15 @@ for i = 1, 2 do
 	}
 end
 
--- The hash holds twenty-three fields per axis, prefixed r (requests) and t
+-- The hash holds twenty-four fields per axis, prefixed r (requests) and t
 -- (tokens): lv level, la last, li limited (0/1), wm wMax, da decreasedAt,
 -- ba base, me measured, ma measuredAt, fa firstAt, ho hold, ga gap,
 -- sl slow, sp spent, mk markAt, cr credit, k1..k4 the checkpoints' times
--- (ckAt) and q1..q4 their spent (ckSpent), newest first.
-local NF = 23
+-- (ckAt) and q1..q4 their spent (ckSpent), newest first, at avgTake.
+local NF = 24
 local prefixes = { 'r', 't' }
 local names = { 'lv', 'la', 'li', 'wm', 'da', 'ba', 'me', 'ma', 'fa', 'ho', 'ga', 'sl', 'sp', 'mk', 'cr',
-	'k1', 'k2', 'k3', 'k4', 'q1', 'q2', 'q3', 'q4' }
+	'k1', 'k2', 'k3', 'k4', 'q1', 'q2', 'q3', 'q4', 'at' }
 local fields = {}
 for i = 1, 2 do
 	for _, n in ipairs(names) do
@@ -105,6 +107,7 @@ for i = 1, 2 do
 		credit = num(15),
 		ckat = { num(16), num(17), num(18), num(19) },
 		cksp = { num(20), num(21), num(22), num(23) },
+		avgtake = num(24),
 	}
 end
 
@@ -264,13 +267,16 @@ end
 -- estimate: the largest lower bound of the server's rate, over the
 -- evidence span (span windows) and its suffixes from each checkpoint.
 local function estimate(s, c, span)
-	local est = s.spent / span
+	-- At the throttle the server held less than the refused request:
+	-- about half an admission on average, added back.
+	local left = s.avgtake / 2
+	local est = (s.spent + left) / span
 	for i = 1, NUM_CHECKPOINTS do
 		if s.ckat[i] == 0 or s.ckat[i] < s.markat then
 			break
 		end
 		local d = (now - s.ckat[i]) * 1000 / c.window
-		local e = (s.spent - s.cksp[i]) / (1 + d)
+		local e = (s.spent - s.cksp[i] + left) / (1 + d)
 		if e > est then
 			est = e
 		end
@@ -286,6 +292,11 @@ local function take(s, c, n)
 	end
 	checkpoint(s, c)
 	s.spent = s.spent + n
+	if s.avgtake == 0 then
+		s.avgtake = n
+	else
+		s.avgtake = s.avgtake + (n - s.avgtake) / TAKE_AVG_N
+	end
 	s.meas = recent(s, c) + n
 	s.measat = now
 	if s.firstat == 0 then
@@ -373,6 +384,15 @@ local function throttled(s, c)
 				s.wmax = cur
 			end
 			s.base = math.max(c.beta * cur, MIN_RATE)
+			if not slow and s.credit == 0 and elapsed >= SHORT_SPAN and elapsed < EVIDENCE_SPAN and s.spent > 0 then
+				-- A short span: its bound floors the Beta step, and its
+				-- estimate is where the regrowth flattens.
+				local lo = s.spent / elapsed * (1 - HOLD_MARGIN)
+				if lo > s.base then
+					s.base = math.min(lo, s.wmax)
+				end
+				s.wmax = math.max(s.base, math.min(s.wmax, est))
+			end
 			s.hold = 0
 		end
 		s.decat = now
@@ -406,7 +426,7 @@ local function save()
 		end
 		local v = { s.level, s.last, li, s.wmax, s.decat, s.base, s.meas, s.measat, s.firstat,
 			s.hold, s.gap, s.slow, s.spent, s.markat, s.credit,
-			s.ckat[1], s.ckat[2], s.ckat[3], s.ckat[4], s.cksp[1], s.cksp[2], s.cksp[3], s.cksp[4] }
+			s.ckat[1], s.ckat[2], s.ckat[3], s.ckat[4], s.cksp[1], s.cksp[2], s.cksp[3], s.cksp[4], s.avgtake }
 		for j, n in ipairs(names) do
 			args[#args + 1] = p .. n
 			args[#args + 1] = fmt(v[j])

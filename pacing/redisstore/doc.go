@@ -10,7 +10,7 @@
 //
 // The state of key k is one hash, prefix+"{"+k+"}" (the prefix is
 // "bedrockguard:"; see [WithPrefix]), with an epoch field ep (a random name
-// given when the hash is created, see Fleet model) and twenty-three fields
+// given when the hash is created, see Fleet model) and twenty-four fields
 // per axis, prefixed r (requests) and t (tokens):
 //
 //	lv  level: units available, negative is debt
@@ -30,6 +30,7 @@
 //	cr  credit: windows of quota assumed in the server's bucket at mk
 //	k1..k4  the evidence span's last four checkpoints (µs), newest first
 //	q1..q4  spent at each of them
+//	at  avgTake: the mean admission size (a moving average over about 8)
 //
 // These are exactly the fields of package pacing's per-axis state. Numbers
 // are stored as decimal strings that read back as the same doubles. Every

@@ -63,8 +63,8 @@ func TestKeyLayoutAndTTL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(h) != 46 || h["tlv"] != "500" || h["rlv"] != "9" || h["tli"] != "1" {
-		t.Fatalf("hash = %v, want 46 fields with token level 500 and request level 9", h)
+	if len(h) != 48 || h["tlv"] != "500" || h["rlv"] != "9" || h["tli"] != "1" {
+		t.Fatalf("hash = %v, want 48 fields with token level 500 and request level 9", h)
 	}
 	ttl, err := c.PTTL(ctx, "bedrockguard:{us-east-1/m}").Result()
 	if err != nil || ttl <= 9*time.Minute || ttl > 10*time.Minute {

@@ -242,7 +242,6 @@ func runSpillover(ctx context.Context, sc Scenario, spill bool, progress func(Pr
 	if err != nil {
 		return SpillRow{}, err
 	}
-	client := bedrockruntime.NewFromConfig(cfg)
 	prompts := makePrompts(sc)
 	rate := 2 * float64(sc.Server.TokensPerWindow) / sc.Window.Seconds() / meanCallTokens(sc)
 	rng := rand.New(rand.NewPCG(uint64(sc.Seed), 1))
@@ -285,6 +284,10 @@ func runSpillover(ctx context.Context, sc Scenario, spill bool, progress func(Pr
 		}
 		calls.Add(1)
 		wg.Go(func() {
+			// A client per call: smithy-go v1.28 shares one event-stream
+			// codec between a client's concurrent streams, a data race
+			// under -race (aws/smithy-go#714).
+			client := bedrockruntime.NewFromConfig(cfg)
 			r := call(ctx, client, sc.Model, text, maxTokens, stream)
 			r.class = class
 			if r.ok {
