@@ -355,7 +355,7 @@ func throttleAxis(k classify.Kind) (pacing.Axis, bool) {
 // known.
 func (e *Engine) settleWith(ctx context.Context, c *Call, t *limiter.Ticket, u tokens.Usage, finish string) {
 	settled := u.SettledTokens(c.est.Burndown)
-	t.Settle(float64(settled))
+	t.SettleAdmitted(float64(settled), float64(u.AdmittedTokens(c.est.MaxTokens, c.est.Burndown)))
 	e.cfg.Estimator.Observe(c.est, u)
 	e.cfg.Observer.Settled(ctx, c, SettleEvent{Usage: Usage(u), Reserved: int64(t.Reserved().Tokens), Settled: settled, FinishReason: finish})
 }

@@ -101,8 +101,11 @@ const (
 	// Without a configured quota the hold stops at maxHoldLearned, so that
 	// a quota that rose (or a neighbour that left) is found within about
 	// ten windows; with one, the probes only look for the configured quota
-	// coming back, and may be rarer.
+	// coming back, and are rarer: the first hold after the ceiling moved
+	// is minHoldTold (8, 16, 16, ...: at most one probe's throttle per
+	// 20 windows once the estimate holds).
 	minHold        = 2
+	minHoldTold    = 8
 	maxHold        = 16
 	maxHoldLearned = 4
 	// numCheckpoints and checkpointEvery: the evidence span keeps its
@@ -301,10 +304,14 @@ func (s *axis) take(c *pacing.AxisConfig, now time.Time, n float64) {
 }
 
 // give returns n units (a refund; negative n charges more).
-func (s *axis) give(c *pacing.AxisConfig, now time.Time, n float64) {
+func (s *axis) give(c *pacing.AxisConfig, now time.Time, n float64) { s.giveSplit(c, now, n, n) }
+
+// giveSplit returns n units to the bucket and counts ev of them as given
+// back in the evidence span.
+func (s *axis) giveSplit(c *pacing.AxisConfig, now time.Time, n, ev float64) {
 	if !s.markAt.IsZero() {
 		s.checkpoint(c, now)
-		s.spent -= n
+		s.spent -= ev
 	}
 	if !s.limited {
 		return
@@ -358,11 +365,23 @@ func (s *axis) throttled(c *pacing.AxisConfig, now time.Time) bool {
 		// first step. In slow start there was no ceiling before: any
 		// decrease the evidence asks for is used.
 		deep := est < c.Beta*cur
-		if span >= evidenceSpan && est < cur && (slow || (est <= evidenceBelow*cur && (!deep || elapsed >= deepSpan))) {
+		// held: the rate was not probing when the throttle came (a
+		// configured quota never lowered, or the hold after a decrease).
+		// Only then is an estimate close to the throttled rate a sign of a
+		// ceiling that held and dropped (evidenceBelow); a probe that just
+		// passed the ceiling measures it.
+		held := s.decreasedAt.IsZero() || float64(now.Sub(s.decreasedAt)) < s.hold*float64(c.Window)
+		if span >= evidenceSpan && est < cur && (slow || ((!held || est <= evidenceBelow*cur) && (!deep || elapsed >= deepSpan))) {
 			est = math.Max(est, minRate)
 			switch {
 			case s.gap == 0 || s.wMax == 0 || math.Abs(est-s.wMax) > confirmTolerance*s.wMax:
-				s.gap = minHold // the ceiling moved: probe again soon
+				// The ceiling moved: probe again soon, or, under a
+				// configured quota (which the evidence just showed is not
+				// all there is), after minHoldTold.
+				s.gap = minHold
+				if c.Quota > 0 {
+					s.gap = minHoldTold
+				}
 			default:
 				s.gap = 2 * s.gap // the probe found nothing new
 				if c.Quota > 0 {

@@ -264,7 +264,7 @@ func TestEvidenceHoldAndProbe(t *testing.T) {
 			s.Reserve(ctx, "k", kc, pacing.Amount{Tokens: perWindow / 60})
 		}
 	}
-	spend(time.Duration(minHold)*time.Minute, 680)
+	spend(time.Duration(minHoldTold)*time.Minute, 680) // the hold under a configured quota
 	if r := rate(); !near(r, hold) {
 		t.Fatalf("rate at the end of the hold %v, want %v", r, hold)
 	}
@@ -276,8 +276,8 @@ func TestEvidenceHoldAndProbe(t *testing.T) {
 	// twice as long.
 	s.Throttled(ctx, "k", kc, pacing.Tokens)
 	st := stateOf(s, "k")
-	if st.gap != 2*minHold {
-		t.Fatalf("hold after a confirming probe %v windows, want %v", st.gap, 2*minHold)
+	if st.gap != 2*minHoldTold {
+		t.Fatalf("hold after a confirming probe %v windows, want %v", st.gap, 2*minHoldTold)
 	}
 }
 
@@ -384,7 +384,10 @@ func TestToldQuotaDropTakesBetaStep(t *testing.T) {
 }
 
 // In slow start there was no ceiling before, so an estimate close to the
-// throttled rate is used; out of it, the same evidence takes the Beta step.
+// throttled rate is used; so it is while the rate probes past the last
+// estimate. While the rate is held (the hold after a decrease, or a
+// configured quota never lowered), the same evidence says the ceiling held
+// most of the span and dropped just before its end: the Beta step.
 func TestEvidenceBelowOnlyOutOfSlowStart(t *testing.T) {
 	t0 := newFakeNow().Now()
 	c := &pacing.AxisConfig{Window: time.Minute, Beta: 0.6, CubicC: 0.015, Cooldown: 6 * time.Second}
@@ -394,9 +397,14 @@ func TestEvidenceBelowOnlyOutOfSlowStart(t *testing.T) {
 	if want := 970 * (1 - holdMargin); !near(slow.base, want) {
 		t.Fatalf("slow start: rate after the throttle %v, want the estimate's hold %v", slow.base, want)
 	}
-	held := axis{init: true, limited: true, last: t0, wMax: 1000, base: 1000, decreasedAt: t0.Add(-time.Hour), markAt: t0, spent: 1940}
+	held := axis{init: true, limited: true, last: t0, wMax: 1000, base: 1000, hold: 100, decreasedAt: t0.Add(-time.Hour), markAt: t0, spent: 1940}
 	held.throttled(c, now.Add(time.Minute)) // span 2 windows: estimate 970 of a rate of 1000
 	if !near(held.base, 600) {
-		t.Fatalf("out of slow start: rate after the throttle %v, want the Beta step 600", held.base)
+		t.Fatalf("held: rate after the throttle %v, want the Beta step 600", held.base)
+	}
+	probing := axis{init: true, limited: true, last: t0, wMax: 1000, base: 970, hold: 2, decreasedAt: t0.Add(-time.Hour), markAt: t0, spent: 1940}
+	probing.throttled(c, now.Add(time.Minute))
+	if want := 970 * (1 - holdMargin); !near(probing.base, want) {
+		t.Fatalf("probing: rate after the throttle %v, want the estimate's hold %v", probing.base, want)
 	}
 }

@@ -255,7 +255,8 @@ type Ticket struct {
 	fk    *fleetKey    // the fleet key of a ticket the fleet store charged
 	epoch string       // the fleet store's epoch that charged it
 	amt   pacing.Amount
-	quota float64 // the tokens quota at admission (0: unknown)
+	quota float64   // the tokens quota at admission (0: unknown)
+	at    time.Time // admission (local tickets)
 	// budgets are the fixed budgets (daily quota, tenant budgets) the
 	// ticket charged, refunded at settlement like the key's buckets.
 	budgets []budgetCharge
@@ -275,7 +276,22 @@ func (t *Ticket) Reserved() pacing.Amount {
 // Settle ends the reservation with the tokens actually charged by the
 // service: the difference is refunded (or charged, when larger). Settle and
 // Release do nothing on a nil Ticket.
-func (t *Ticket) Settle(tokens float64) {
+func (t *Ticket) Settle(tokens float64) { t.SettleAdmitted(tokens, math.NaN()) }
+
+// SettleAdmitted is [Ticket.Settle] for a call whose admission charge at
+// the service is known: admitted is what the service took from its quota
+// when it admitted the request (the prompt's real count plus max_tokens x
+// burndown), NaN if unknown.
+//
+// The refund always goes back to the bucket. The store's evidence of the
+// ceiling (see pacing's doc) counts it as the service's own refund, except
+// for a ticket admitted before the tokens rate was last lowered: the span
+// that decrease closed counted its reservation, not the service's charge,
+// so the new span counts only what the service gave back (admitted minus
+// charged), not the reservation's error. After slow start, with many calls
+// in flight at the throttle, those errors added up to 15 % of the next
+// estimate.
+func (t *Ticket) SettleAdmitted(tokens, admitted float64) {
 	if t == nil || !t.done.CompareAndSwap(false, true) {
 		return
 	}
@@ -288,7 +304,26 @@ func (t *Ticket) Settle(tokens float64) {
 		return
 	}
 	t.l.release(t.q)
+	if sr, ok := t.store.(splitReturner); ok && !math.IsNaN(admitted) && amt.Tokens != 0 && t.stale() {
+		t.l.giveBackSplit(t.q, sr, amt, pacing.Amount{Tokens: math.Max(admitted, charged) - charged})
+		return
+	}
 	t.l.giveBack(t.q, t.store, amt)
+}
+
+// stale reports whether a local ticket was admitted before its queue's
+// tokens rate was last lowered.
+func (t *Ticket) stale() bool {
+	t.q.mu.Lock()
+	defer t.q.mu.Unlock()
+	return !t.q.lowered.IsZero() && t.at.Before(t.q.lowered)
+}
+
+// splitReturner is a store that can return an amount to a bucket while
+// counting another as the service's refund in its evidence of the
+// ceiling (MemoryStore).
+type splitReturner interface {
+	ReturnSplit(ctx context.Context, key string, cfg pacing.KeyConfig, amt, evidence pacing.Amount) error
 }
 
 // charge bounds what a ticket is charged at settlement: NaN or a negative
@@ -448,7 +483,7 @@ func (l *Limiter) State(ctx context.Context, key string, kc pacing.KeyConfig) pa
 
 func (l *Limiter) ticket(q *queue, st pacing.Store, amt pacing.Amount, waited time.Duration) *Ticket {
 	l.outstanding.Add(1)
-	return &Ticket{l: l, q: q, store: st, amt: amt, Waited: waited}
+	return &Ticket{l: l, q: q, store: st, amt: amt, at: l.cfg.Clock.Now(), Waited: waited}
 }
 
 // storeCtx returns the context of one call to a shared store: bounded by
@@ -551,6 +586,22 @@ func (l *Limiter) giveBack(q *queue, st pacing.Store, amt pacing.Amount) {
 	l.dispatch(q)
 }
 
+// giveBackSplit is giveBack through a splitReturner.
+func (l *Limiter) giveBackSplit(q *queue, st splitReturner, amt, evidence pacing.Amount) {
+	q.mu.Lock()
+	cfg := q.cfg
+	q.mu.Unlock()
+	ctx, cancel := l.storeCtx(context.Background())
+	err := st.ReturnSplit(ctx, q.key, cfg, amt, evidence)
+	cancel()
+	if err != nil {
+		l.storeErrors.Add(1)
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	l.dispatch(q)
+}
+
 // estimate returns how long until w would be admitted, given the waiters
 // ordered before it, at the current rates. Called with q.mu held.
 func (l *Limiter) estimate(q *queue, w *waiter) time.Duration {
@@ -617,6 +668,9 @@ type queue struct {
 	tenants tenantTable
 	rate    float64   // the tokens rate last read for tenant tags, when the quota is unknown
 	rateAt  time.Time // when it was read
+	// lowered is when ReleaseThrottled last lowered the tokens rate: the
+	// start of the store's evidence span (see ReleaseThrottled).
+	lowered time.Time
 }
 
 func (q *queue) nextSeq() uint64 { q.seq++; return q.seq }

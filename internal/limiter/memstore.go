@@ -157,6 +157,17 @@ func (m *MemoryStore) Return(_ context.Context, key string, cfg pacing.KeyConfig
 	return nil
 }
 
+// ReturnSplit is Return, except that the evidence of the ceiling counts
+// evidence as given back instead of amt (see [Ticket.SettleAdmitted]).
+func (m *MemoryStore) ReturnSplit(_ context.Context, key string, cfg pacing.KeyConfig, amt, evidence pacing.Amount) error {
+	k, now := m.lock(key, &cfg)
+	defer k.mu.Unlock()
+	st := &k.axes
+	st[pacing.Requests].giveSplit(&cfg.Requests, now, amt.Requests, evidence.Requests)
+	st[pacing.Tokens].giveSplit(&cfg.Tokens, now, amt.Tokens, evidence.Tokens)
+	return nil
+}
+
 // Throttled implements [pacing.Store].
 func (m *MemoryStore) Throttled(_ context.Context, key string, cfg pacing.KeyConfig, a pacing.Axis) (bool, error) {
 	k, now := m.lock(key, &cfg)

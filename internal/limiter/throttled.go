@@ -31,7 +31,16 @@ func (l *Limiter) ReleaseThrottled(ctx context.Context, t *Ticket, key string, k
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.held--
-	if t.amt.Tokens != 0 {
+	// A ticket admitted before the last decrease of the tokens rate (an
+	// attempt in flight when an earlier one was throttled) was charged in
+	// the evidence span that decrease closed; its release would count in
+	// the new span as tokens the server gave back, though the server never
+	// charged them, and bias the next estimate of the ceiling low (by
+	// several requests after slow start, when many are in flight at once).
+	// It stays charged: the throttle caps the bucket at the same debt
+	// either way, unless the bucket was deeper in debt than that.
+	stale := !q.lowered.IsZero() && t.at.Before(q.lowered)
+	if t.amt.Tokens != 0 && !stale {
 		sctx, cancel := l.storeCtx(ctx)
 		err := t.store.Return(sctx, q.key, q.cfg, pacing.Amount{Tokens: t.amt.Tokens})
 		cancel()
@@ -40,6 +49,9 @@ func (l *Limiter) ReleaseThrottled(ctx context.Context, t *Ticket, key string, k
 		}
 	}
 	lowered := l.Throttled(ctx, key, kc, a)
+	if lowered && a == pacing.Tokens {
+		q.lowered = l.cfg.Clock.Now()
+	}
 	l.dispatch(q)
 	return lowered
 }

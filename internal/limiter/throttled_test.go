@@ -85,3 +85,60 @@ func TestReleaseThrottledEndedTicket(t *testing.T) {
 		}
 	})
 }
+
+// Attempts in flight when the rate is lowered were charged in the evidence
+// span that decrease closed. Their ends must not count in the new span as
+// tokens the service gave back: a throttled one was never charged by the
+// service, and a settled one gives back only admitted - charged (the
+// reservation's own error stays in the old span). Otherwise the next
+// estimate of the ceiling comes out low by all of them together.
+func TestInFlightAtADecreaseLeaveTheNextSpan(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := NewMemoryStore(nil)
+		l := mustLimiter(t, Config{Store: s, InitialFill: 1})
+		kc := l.KeyConfig(Limits{TokensPerWindow: 6000, Window: time.Minute})
+		ctx := context.Background()
+		var tks []*Ticket
+		for range 3 {
+			tk, err := l.Acquire(ctx, "k", kc, pacing.Amount{Requests: 1, Tokens: 1000}, Interactive)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tks = append(tks, tk)
+		}
+		time.Sleep(time.Second)
+		if !l.ReleaseThrottled(ctx, tks[0], "k", kc, pacing.Tokens) {
+			t.Fatal("the first throttle did not lower the rate")
+		}
+		if sp := stateOf(s, "k").spent; sp != 0 {
+			t.Fatalf("spent %v right after the decrease, want 0", sp)
+		}
+		time.Sleep(100 * time.Millisecond)
+		// Throttled too, within the cooldown: the service never charged it.
+		if l.ReleaseThrottled(ctx, tks[1], "k", kc, pacing.Tokens) {
+			t.Fatal("a throttle in the cooldown lowered the rate again")
+		}
+		if sp := stateOf(s, "k").spent; sp != 0 {
+			t.Fatalf("spent %v after a throttled attempt admitted before the decrease, want 0", sp)
+		}
+		// Settled: reserved 1000, the service admitted it at 900 (prompt
+		// + max_tokens) and charged 400; it gave back 500, not 600.
+		tks[2].SettleAdmitted(400, 900)
+		if sp := stateOf(s, "k").spent; sp != -500 {
+			t.Fatalf("spent %v after a settlement admitted before the decrease, want -500", sp)
+		}
+		// One admitted after the decrease counts as before: its whole refund.
+		time.Sleep(time.Minute)
+		tk, err := l.Acquire(ctx, "k", kc, pacing.Amount{Requests: 1, Tokens: 1000}, Interactive)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tk.SettleAdmitted(400, 900)
+		if sp := stateOf(s, "k").spent; sp != -500+400 {
+			t.Fatalf("spent %v after a settlement within the span, want %v", sp, -500+400)
+		}
+		if l.Outstanding() != 0 {
+			t.Fatal("leaked a ticket")
+		}
+	})
+}

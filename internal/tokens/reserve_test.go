@@ -31,3 +31,15 @@ func TestReserveUsesUpperQuantile(t *testing.T) {
 		t.Fatalf("exact ReserveTokens %d, want InputTokens 1010 + 100", got)
 	}
 }
+
+// AdmittedTokens is what Bedrock took at admission: the whole prompt
+// (cache reads and writes included) plus max_tokens x burndown.
+func TestAdmittedTokens(t *testing.T) {
+	u := Usage{InputTokens: 100, CacheReadInputTokens: 50, CacheWriteInputTokens: 10, OutputTokens: 7}
+	if got := u.AdmittedTokens(200, 5); got != 160+1000 {
+		t.Fatalf("AdmittedTokens = %d, want 1160", got)
+	}
+	if got := (Usage{InputTokens: -3}).AdmittedTokens(-1, 0); got != 0 {
+		t.Fatalf("negative counts: %d, want 0", got)
+	}
+}

@@ -36,6 +36,14 @@ func (u Usage) SettledTokens(burndown float64) int64 {
 	return SaturatingTokens(in + math.Ceil(float64(max(u.OutputTokens, 0))*burndownOrOne(burndown)))
 }
 
+// AdmittedTokens is what Bedrock took from the TPM quota when it admitted
+// the call, as far as its usage shows: the whole prompt plus maxTokens x
+// burndown (rounded up), saturating like SettledTokens.
+func (u Usage) AdmittedTokens(maxTokens int, burndown float64) int64 {
+	out := math.Ceil(float64(min(max(maxTokens, 0), MaxOutputTokens)) * burndownOrOne(burndown))
+	return SaturatingTokens(float64(max(u.PromptTokens(), 0)) + out)
+}
+
 // UsageFromConverse converts the usage of a Converse response or of a
 // ConverseStream metadata event. It reports false when u is nil or lacks the
 // required input or output count.

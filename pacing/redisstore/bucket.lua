@@ -42,6 +42,7 @@ local EVIDENCE_BELOW = 0.95
 local DEEP_SPAN = 2
 local HOLD_MARGIN = 0.03
 local MIN_HOLD = 2
+local MIN_HOLD_TOLD = 8
 local MAX_HOLD = 16
 local MAX_HOLD_LEARNED = 4
 local CONFIRM_TOLERANCE = 0.1
@@ -359,10 +360,15 @@ local function throttled(s, c)
 		local est = estimate(s, c, span)
 		local slow = slowStart(s, c)
 		local deep = est < c.beta * cur
-		if span >= EVIDENCE_SPAN and est < cur and (slow or (est <= EVIDENCE_BELOW * cur and (not deep or elapsed >= DEEP_SPAN))) then
+		-- held: not probing when the throttle came (see bucket.go).
+		local held = s.decat == 0 or (now - s.decat) * 1000 < s.hold * c.window
+		if span >= EVIDENCE_SPAN and est < cur and (slow or (((not held) or est <= EVIDENCE_BELOW * cur) and (not deep or elapsed >= DEEP_SPAN))) then
 			est = math.max(est, MIN_RATE)
 			if s.gap == 0 or s.wmax == 0 or math.abs(est - s.wmax) > CONFIRM_TOLERANCE * s.wmax then
 				s.gap = MIN_HOLD
+				if c.quota > 0 then
+					s.gap = MIN_HOLD_TOLD
+				end
 			else
 				s.gap = 2 * s.gap
 				if c.quota > 0 then

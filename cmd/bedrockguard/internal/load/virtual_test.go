@@ -48,6 +48,9 @@ var zcRules = []zcRule{
 type zcTarget struct {
 	name  string
 	check func(Row) (hard, goal []string)
+	// runs is the run length when it is not -zc.duration: a quota rise
+	// a third into the run needs 10 windows after it.
+	runs time.Duration
 }
 
 // miss appends a miss to *to when bad.
@@ -61,7 +64,7 @@ func p99OverP50(r Row) float64 { return float64(r.P99) / float64(max(r.P50, 1)) 
 
 // noQuotaTarget: no quota told, any workload.
 func noQuotaTarget(name string, requests bool) zcTarget {
-	return zcTarget{name, func(r Row) (hard, goal []string) {
+	return zcTarget{name: name, check: func(r Row) (hard, goal []string) {
 		used := r.GoodputPct
 		if requests {
 			used = r.RequestsPct
@@ -79,7 +82,7 @@ var zcTargets = []zcTarget{
 	noQuotaTarget("large-no-quota", false),
 	noQuotaTarget("tpm-bound-no-quota", false),
 	noQuotaTarget("rpm-bound-no-quota", true),
-	{"quota-drop", func(r Row) (hard, goal []string) {
+	{name: "quota-drop", check: func(r Row) (hard, goal []string) {
 		miss(&hard, r.Failed > 0, "%d failed", r.Failed)
 		miss(&hard, r.ChangeThrottles > 4, "%d throttles from the drop > 4", r.ChangeThrottles)
 		miss(&goal, r.ChangeThrottles > 3, "%d throttles from the drop > 3", r.ChangeThrottles)
@@ -87,16 +90,16 @@ var zcTargets = []zcTarget{
 		miss(&goal, p99OverP50(r) > 3, "p99/p50 %.2f > 3", p99OverP50(r))
 		return hard, goal
 	}},
-	{"noisy-neighbour", neighbourTarget},
-	{"noisy-neighbour-no-quota", neighbourTarget},
-	{"quota-rise", func(r Row) (hard, goal []string) {
+	{name: "noisy-neighbour", check: neighbourTarget},
+	{name: "noisy-neighbour-no-quota", check: neighbourTarget},
+	{name: "quota-rise", check: func(r Row) (hard, goal []string) {
 		miss(&hard, r.Failed > 0, "%d failed", r.Failed)
 		miss(&goal, r.WindowsTo90 < 0 || r.WindowsTo90 > 10, "%d windows to 90 %% of the new quota (-1: not within the run) > 10", r.WindowsTo90)
 		return hard, goal
-	}},
-	{"mixed", toldTarget},
-	{"tpm-bound", toldTarget},
-	{"rpm-bound", toldTarget},
+	}, runs: 90 * time.Second},
+	{name: "mixed", check: toldTarget},
+	{name: "tpm-bound", check: toldTarget},
+	{name: "rpm-bound", check: toldTarget},
 }
 
 // neighbourTarget: an unguarded client takes 40 % of the quota for the
@@ -159,6 +162,9 @@ func TestZeroConfigTargets(t *testing.T) {
 				t.Run(fmt.Sprintf("%s/%s/seed%d", tg.name, rule.name, seed), func(t *testing.T) {
 					t.Parallel()
 					sc := all[tg.name]
+					if tg.runs > *zcDuration {
+						sc = Scenarios(6*time.Second, 32, tg.runs)[tg.name]
+					}
 					sc.Seed = seed
 					sc.InputTokenScale = rule.scale
 					if rule.latency != nil {
