@@ -25,16 +25,19 @@ import (
 //     units charged since the previous decrease (or since the first
 //     admission, counting one window's worth for the server's bucket being
 //     full at rest), divided by the time. The server's bucket was empty at
-//     both ends, so that is what it refilled: a lower bound of its rate.
-//     Each suffix of the span from one of the last numCheckpoints
+//     both ends, so that is what it refilled: a lower bound of its rate
+//     (plus half a mean admission, what the server held when it refused
+//     one). Each suffix of the span from one of the last numCheckpoints
 //     checkpoints gives another (see estimate); the largest is used.
-//     The rate holds at holdMargin under the estimate, and the bucket
-//     is left throttlePause Cooldowns in debt. Without enough
-//     evidence (under evidenceSpan windows), with an estimate within
-//     evidenceBelow of the throttled rate (a ceiling that held most of the
-//     span and dropped just before its end), or with one under Beta times
-//     it over less than deepSpan windows, it falls back to a
-//     multiplicative decrease by Beta.
+//     Units count as the service charged them (see giveSplit and
+//     Ticket.SettleAdmitted). The rate holds at holdMargin under the
+//     estimate, and the bucket is left throttlePause Cooldowns in debt.
+//     Without enough evidence (under evidenceSpan windows), with an
+//     estimate within evidenceBelow of a rate that was held (a ceiling
+//     that held most of the span and dropped just before its end), or
+//     with one under Beta times it over less than deepSpan windows, it
+//     falls back to a multiplicative decrease by Beta, floored and
+//     flattened by a span of at least shortSpan windows.
 //   - Probing: after the hold (hold windows, doubled after each probe that
 //     found no new capacity, up to maxHold, or maxHoldLearned without a
 //     configured quota), the rate regrows along the
@@ -356,14 +359,14 @@ func (s *axis) throttled(c *pacing.AxisConfig, now time.Time) bool {
 		est := s.estimate(c, now, span)
 		slow := s.slowStart(c)
 		// The evidence is used when it spans enough time and asks for a
-		// decrease. Out of slow start, only a clear decrease (see
-		// evidenceBelow) of at most 1-Beta (a larger one is more likely a
-		// stale or short span than a real collapse), or of any depth over
-		// a span of deepSpan windows or more (a probe that ran far past the
-		// estimate while the server spent the slack it had saved: a Beta
-		// step would still be above the ceiling); otherwise Beta takes a
-		// first step. In slow start there was no ceiling before: any
-		// decrease the evidence asks for is used.
+		// decrease. Out of slow start, only a clear decrease (see evidenceBelow;
+		// any decrease while probing) of at most 1-Beta (a larger one is more
+		// likely a stale or short span than a real collapse), or of any depth
+		// over a span of deepSpan windows or more (a probe that ran far past the
+		// estimate while the server spent the slack it had saved: a Beta step
+		// would still be above the ceiling); otherwise Beta takes a first step.
+		// In slow start there was no ceiling before: any decrease the evidence
+		// asks for is used.
 		deep := est < c.Beta*cur
 		// held: the rate was not probing when the throttle came (a
 		// configured quota never lowered, or the hold after a decrease).
