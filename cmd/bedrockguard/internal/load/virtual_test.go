@@ -90,6 +90,13 @@ var zcTargets = []zcTarget{
 		miss(&goal, p99OverP50(r) > 3, "p99/p50 %.2f > 3", p99OverP50(r))
 		return hard, goal
 	}},
+	{name: "quota-drop-no-quota", check: func(r Row) (hard, goal []string) {
+		miss(&hard, r.Failed > 0, "%d failed", r.Failed)
+		miss(&goal, r.ChangeThrottles > 3, "%d throttles from the drop > 3", r.ChangeThrottles)
+		miss(&goal, r.AfterChangeGoodputPct < 90, "%.1f %% of the lowered quota < 90", r.AfterChangeGoodputPct)
+		miss(&goal, r.ThrottlesPer1000 > 20, "%.1f throttles/1k > 20", r.ThrottlesPer1000)
+		return hard, goal
+	}},
 	{name: "noisy-neighbour", check: neighbourTarget},
 	{name: "noisy-neighbour-no-quota", check: neighbourTarget},
 	{name: "quota-rise", check: func(r Row) (hard, goal []string) {
