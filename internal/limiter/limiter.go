@@ -281,7 +281,7 @@ func (t *Ticket) Settle(tokens float64) { t.SettleAdmitted(tokens, math.NaN()) }
 // SettleAdmitted is [Ticket.Settle] for a call whose admission charge at
 // the service is known: admitted is what the service took from its quota
 // when it admitted the request (the prompt's real count plus max_tokens x
-// burndown), NaN if unknown.
+// burndown), NaN (or any non-finite value) if unknown.
 //
 // The refund always goes back to the bucket. The store's evidence of the
 // ceiling (see pacing's doc) counts it as the service's own refund, except
@@ -304,7 +304,7 @@ func (t *Ticket) SettleAdmitted(tokens, admitted float64) {
 		return
 	}
 	t.l.release(t.q)
-	if sr, ok := t.store.(splitReturner); ok && !math.IsNaN(admitted) && amt.Tokens != 0 && t.stale() {
+	if sr, ok := t.store.(splitReturner); ok && !math.IsNaN(admitted) && !math.IsInf(admitted, 0) && amt.Tokens != 0 && t.stale() {
 		t.l.giveBackSplit(t.q, sr, amt, pacing.Amount{Tokens: math.Max(admitted, charged) - charged})
 		return
 	}
