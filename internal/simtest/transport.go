@@ -23,36 +23,36 @@ func Transport(h http.Handler) http.RoundTripper { return memTransport{h} }
 type memTransport struct{ h http.Handler }
 
 func (m memTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	var body []byte
+	var req []byte
 	if r.Body != nil && r.Body != http.NoBody {
 		var err error
-		body, err = io.ReadAll(r.Body)
+		req, err = io.ReadAll(r.Body)
 		r.Body.Close()
 		if err != nil {
 			return nil, err
 		}
 	}
 	sr := r.Clone(r.Context())
-	sr.Body = io.NopCloser(bytes.NewReader(body))
-	sr.ContentLength = int64(len(body))
+	sr.Body = io.NopCloser(bytes.NewReader(req))
+	sr.ContentLength = int64(len(req))
 	sr.RequestURI = r.URL.RequestURI()
 	sr.RemoteAddr = "192.0.2.1:1234"
 	if sr.Host == "" {
 		sr.Host = r.URL.Host
 	}
-	pr, pw := io.Pipe()
-	w := &memWriter{header: http.Header{}, pw: pw, ready: make(chan struct{})}
+	body := &memBody{ch: make(chan []byte, memBuffered), done: make(chan struct{})}
+	w := &memWriter{header: http.Header{}, body: body, ready: make(chan struct{})}
 	go func() {
 		defer func() {
 			w.start()
-			pw.Close()
+			close(body.ch)
 		}()
 		m.h.ServeHTTP(w, sr)
 	}()
 	select {
 	case <-w.ready:
 	case <-r.Context().Done():
-		pr.CloseWithError(r.Context().Err())
+		body.Close()
 		return nil, r.Context().Err()
 	}
 	return &http.Response{
@@ -62,10 +62,50 @@ func (m memTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		ProtoMajor:    1,
 		ProtoMinor:    1,
 		Header:        w.sent,
-		Body:          pr,
+		Body:          body,
 		ContentLength: -1,
 		Request:       r,
 	}, nil
+}
+
+// memBuffered is how many writes a response body holds before the handler
+// blocks, standing in for a socket's buffer: as over a connection, the
+// handler's writes return before the client reads them (the simulator
+// settles a call right after writing its answer, before the client sees
+// it, as over loopback).
+const memBuffered = 4096
+
+// memBody is a response body: the handler's writes, in order, through a
+// buffered channel (channel operations keep a synctest bubble's goroutines
+// durably blocked).
+type memBody struct {
+	ch   chan []byte
+	cur  []byte
+	done chan struct{}
+	once sync.Once
+}
+
+func (b *memBody) Read(p []byte) (int, error) {
+	for len(b.cur) == 0 {
+		select {
+		case c, ok := <-b.ch:
+			if !ok {
+				return 0, io.EOF
+			}
+			b.cur = c
+		case <-b.done:
+			return 0, io.ErrClosedPipe
+		}
+	}
+	n := copy(p, b.cur)
+	b.cur = b.cur[n:]
+	return n, nil
+}
+
+// Close tells the handler that nobody reads any more.
+func (b *memBody) Close() error {
+	b.once.Do(func() { close(b.done) })
+	return nil
 }
 
 // memWriter is the handler's side of one exchange.
@@ -73,7 +113,7 @@ type memWriter struct {
 	header http.Header
 	sent   http.Header // the header as of WriteHeader
 	status int
-	pw     *io.PipeWriter
+	body   *memBody
 	once   sync.Once
 	ready  chan struct{}
 }
@@ -93,8 +133,16 @@ func (w *memWriter) start() { w.WriteHeader(http.StatusOK) }
 
 func (w *memWriter) Write(p []byte) (int, error) {
 	w.start()
-	return w.pw.Write(p)
+	if len(p) == 0 {
+		return 0, nil
+	}
+	select {
+	case w.body.ch <- append([]byte(nil), p...):
+		return len(p), nil
+	case <-w.body.done:
+		return 0, io.ErrClosedPipe
+	}
 }
 
-// Flush is a no-op: the pipe hands each write to the reader.
+// Flush is a no-op: each write reaches the reader as it is.
 func (w *memWriter) Flush() {}

@@ -24,6 +24,8 @@ var (
 	zcDuration  = flag.Duration("zc.duration", time.Minute, "length of each run")
 	zcTimeline  = flag.Bool("zc.timeline", false, "log the guard's rates and the throttles of runs that miss a target")
 	zcStrict    = flag.Bool("zc.strict", false, "fail on goal misses too")
+	zcWindow    = flag.Duration("zc.window", 6*time.Second, "quota window of the simulator and the guard")
+	zcWorkers   = flag.Int("zc.workers", 32, "concurrent callers")
 )
 
 // zcRule is a server the guard does not know: the simulator's own counting
@@ -157,7 +159,7 @@ func TestZeroConfigTargets(t *testing.T) {
 			want[n] = true
 		}
 	}
-	all := Scenarios(6*time.Second, 32, *zcDuration)
+	all := Scenarios(*zcWindow, *zcWorkers, *zcDuration)
 	var mu sync.Mutex
 	var report []string
 	for _, tg := range zcTargets {
@@ -170,7 +172,7 @@ func TestZeroConfigTargets(t *testing.T) {
 					t.Parallel()
 					sc := all[tg.name]
 					if tg.runs > *zcDuration {
-						sc = Scenarios(6*time.Second, 32, tg.runs)[tg.name]
+						sc = Scenarios(*zcWindow, *zcWorkers, tg.runs)[tg.name]
 					}
 					sc.Seed = seed
 					sc.InputTokenScale = rule.scale
