@@ -71,6 +71,11 @@ type axis struct {
 	avgTake    float64 // mean size of an admission (moving average over about takeAvgN)
 	measuredAt time.Time
 	firstAt    time.Time // first admission, to scale the rate of a young key
+	// clipped is the last time the level was cut to a full bucket: what
+	// the calls then in flight had over-reserved (reservation minus the
+	// service's charge) was absorbed by the cap on the service's side too,
+	// and is not refunded again (see giveSplit's over).
+	clipped time.Time
 }
 
 // Constants of the adaptive arithmetic. pacing/redisstore's bucket.lua
@@ -244,6 +249,7 @@ func (s *axis) advance(c *pacing.AxisConfig, now time.Time) {
 	s.level += r * float64(now.Sub(s.last)) / float64(c.Window)
 	if s.level > r {
 		s.level = r
+		s.clipped = now
 	}
 	s.last = now
 }
@@ -307,11 +313,18 @@ func (s *axis) take(c *pacing.AxisConfig, now time.Time, n float64) {
 }
 
 // give returns n units (a refund; negative n charges more).
-func (s *axis) give(c *pacing.AxisConfig, now time.Time, n float64) { s.giveSplit(c, now, n, n) }
+func (s *axis) give(c *pacing.AxisConfig, now time.Time, n float64) {
+	s.giveSplit(c, now, n, n, time.Time{}, 0)
+}
 
 // giveSplit returns n units to the bucket and counts ev of them as given
-// back in the evidence span.
-func (s *axis) giveSplit(c *pacing.AxisConfig, now time.Time, n, ev float64) {
+// back in the evidence span. over of them is what a call admitted at
+// admitted reserved beyond the service's charge: when the bucket was full
+// since then, the cap took it on both sides, and only n - over comes back.
+func (s *axis) giveSplit(c *pacing.AxisConfig, now time.Time, n, ev float64, admitted time.Time, over float64) {
+	if over > 0 && !admitted.IsZero() && s.clipped.After(admitted) {
+		n -= math.Min(over, math.Max(n, 0))
+	}
 	if !s.markAt.IsZero() {
 		s.checkpoint(c, now)
 		s.spent -= ev
@@ -322,6 +335,7 @@ func (s *axis) giveSplit(c *pacing.AxisConfig, now time.Time, n, ev float64) {
 	s.level += n
 	if r := s.rate(c, now); s.level > r {
 		s.level = r
+		s.clipped = now
 	}
 	if n < 0 {
 		s.measured = s.recent(c, now) - n

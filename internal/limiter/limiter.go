@@ -304,8 +304,12 @@ func (t *Ticket) SettleAdmitted(tokens, admitted float64) {
 		return
 	}
 	t.l.release(t.q)
-	if sr, ok := t.store.(splitReturner); ok && !math.IsNaN(admitted) && !math.IsInf(admitted, 0) && amt.Tokens != 0 && t.stale() {
-		t.l.giveBackSplit(t.q, sr, amt, pacing.Amount{Tokens: math.Max(admitted, charged) - charged})
+	if sr, ok := t.store.(splitReturner); ok && !math.IsNaN(admitted) && !math.IsInf(admitted, 0) && amt.Tokens != 0 {
+		evidence := amt
+		if t.stale() {
+			evidence = pacing.Amount{Tokens: math.Max(admitted, charged) - charged}
+		}
+		t.l.giveBackSplit(t.q, sr, amt, evidence, t.at, math.Max(t.amt.Tokens-math.Max(admitted, 0), 0))
 		return
 	}
 	t.l.giveBack(t.q, t.store, amt)
@@ -319,11 +323,10 @@ func (t *Ticket) stale() bool {
 	return !t.q.lowered.IsZero() && t.at.Before(t.q.lowered)
 }
 
-// splitReturner is a store that can return an amount to a bucket while
-// counting another as the service's refund in its evidence of the
-// ceiling (MemoryStore).
+// splitReturner is a store that settles with the service's admission
+// charge known (MemoryStore): see MemoryStore.ReturnSplit.
 type splitReturner interface {
-	ReturnSplit(ctx context.Context, key string, cfg pacing.KeyConfig, amt, evidence pacing.Amount) error
+	ReturnSplit(ctx context.Context, key string, cfg pacing.KeyConfig, amt, evidence pacing.Amount, admitted time.Time, over float64) error
 }
 
 // charge bounds what a ticket is charged at settlement: NaN or a negative
@@ -587,12 +590,12 @@ func (l *Limiter) giveBack(q *queue, st pacing.Store, amt pacing.Amount) {
 }
 
 // giveBackSplit is giveBack through a splitReturner.
-func (l *Limiter) giveBackSplit(q *queue, st splitReturner, amt, evidence pacing.Amount) {
+func (l *Limiter) giveBackSplit(q *queue, st splitReturner, amt, evidence pacing.Amount, admitted time.Time, over float64) {
 	q.mu.Lock()
 	cfg := q.cfg
 	q.mu.Unlock()
 	ctx, cancel := l.storeCtx(context.Background())
-	err := st.ReturnSplit(ctx, q.key, cfg, amt, evidence)
+	err := st.ReturnSplit(ctx, q.key, cfg, amt, evidence, admitted, over)
 	cancel()
 	if err != nil {
 		l.storeErrors.Add(1)

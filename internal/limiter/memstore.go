@@ -157,14 +157,17 @@ func (m *MemoryStore) Return(_ context.Context, key string, cfg pacing.KeyConfig
 	return nil
 }
 
-// ReturnSplit is Return, except that the evidence of the ceiling counts
-// evidence as given back instead of amt (see [Ticket.SettleAdmitted]).
-func (m *MemoryStore) ReturnSplit(_ context.Context, key string, cfg pacing.KeyConfig, amt, evidence pacing.Amount) error {
+// ReturnSplit is Return for a settlement whose admission charge at the
+// service is known (see [Ticket.SettleAdmitted]): the evidence of the
+// ceiling counts evidence as given back instead of amt, and over (what the
+// ticket, admitted at admitted, reserved beyond the service's charge) does
+// not come back when the bucket was full since then.
+func (m *MemoryStore) ReturnSplit(_ context.Context, key string, cfg pacing.KeyConfig, amt, evidence pacing.Amount, admitted time.Time, over float64) error {
 	k, now := m.lock(key, &cfg)
 	defer k.mu.Unlock()
 	st := &k.axes
-	st[pacing.Requests].giveSplit(&cfg.Requests, now, amt.Requests, evidence.Requests)
-	st[pacing.Tokens].giveSplit(&cfg.Tokens, now, amt.Tokens, evidence.Tokens)
+	st[pacing.Requests].give(&cfg.Requests, now, amt.Requests)
+	st[pacing.Tokens].giveSplit(&cfg.Tokens, now, amt.Tokens, evidence.Tokens, admitted, over)
 	return nil
 }
 

@@ -142,3 +142,39 @@ func TestInFlightAtADecreaseLeaveTheNextSpan(t *testing.T) {
 		}
 	})
 }
+
+// What a ticket reserved beyond the service's admission charge is not
+// refunded when the bucket was full since the ticket's admission: the cap
+// absorbed it on the service's side too, and refunding it would leave the
+// bucket above the service's.
+func TestOverReservationAbsorbedByAFullBucket(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := mustLimiter(t, Config{InitialFill: 1})
+		kc := l.KeyConfig(Limits{TokensPerWindow: 6000, Window: time.Minute})
+		ctx := context.Background()
+		level := func() float64 { return l.State(ctx, "k", kc).Level[pacing.Tokens] }
+		acquire := func(n float64) *Ticket {
+			tk, err := l.Acquire(ctx, "k", kc, pacing.Amount{Requests: 1, Tokens: n}, Interactive)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return tk
+		}
+		early := acquire(1000) // the service admits it at 900
+		time.Sleep(time.Minute) // the bucket refills to its cap
+		burst := acquire(5000)  // 1000 left
+		early.SettleAdmitted(400, 900)
+		if got, want := level(), 1000.0+500; got != want {
+			t.Fatalf("level %v after a settlement across a full bucket, want %v (the 100 over-reserved stays taken)", got, want)
+		}
+		late := acquire(1000) // 500 left
+		late.SettleAdmitted(400, 900)
+		if got, want := level(), 500.0+600; got != want {
+			t.Fatalf("level %v after a settlement with no full bucket since its admission, want %v", got, want)
+		}
+		burst.Release()
+		if l.Outstanding() != 0 {
+			t.Fatal("leaked a ticket")
+		}
+	})
+}
