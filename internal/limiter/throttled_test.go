@@ -160,7 +160,7 @@ func TestOverReservationAbsorbedByAFullBucket(t *testing.T) {
 			}
 			return tk
 		}
-		early := acquire(1000) // the service admits it at 900
+		early := acquire(1000)  // the service admits it at 900
 		time.Sleep(time.Minute) // the bucket refills to its cap
 		burst := acquire(5000)  // 1000 left
 		early.SettleAdmitted(400, 900)
