@@ -137,22 +137,22 @@
 // -zc.seeds=1-20; 6 s window, 32 workers, 60 s runs, quota-rise 90 s;
 // min/mean/max over the 40 runs, no quota told unless said):
 //
-//	no-quota (mixed prompts)   0 failed, 91.5/98.6/103.0 % of TPM, 2.8/3.7/7.1 throttles per 1000
+//	no-quota (mixed prompts)   0 failed, 91.9/98.7/103.7 % of TPM, 2.8/3.6/6.0 throttles per 1000
 //	                           calls after the first two windows, p99/p50 at most 2.0
-//	large-no-quota             0 failed, 96.0/99.9/104.2 % of TPM, 8.8/10.5/12.5 per 1000
+//	large-no-quota             0 failed, 96.9/100.2/104.1 % of TPM, 8.7/10.5/12.3 per 1000
 //	                           (23 with the other rule before the accounting of attempts in
 //	                           flight at a decrease and the warm-up reservations), p99/p50 <= 1.9
-//	tpm-bound, rpm-bound       0 failed, >= 97.6 % of the binding quota, <= 3.5 per 1000
-//	quota-drop (told the old)  0 failed, 2/3.0/4 throttles from the drop, 70.7/98.6/114.7 % of the
+//	tpm-bound, rpm-bound       0 failed, >= 97.8 % of the binding quota, <= 3.5 per 1000
+//	quota-drop (told the old)  0 failed, 2/3.0/4 throttles from the drop, 77.5/98.7/112.6 % of the
 //	                           lowered quota from two windows after it (18 s of completions: one
-//	                           run carries several percent of noise), p99/p50 2.1/2.7/3.4
-//	quota-drop, no quota       0 failed, 2/3.3/5 throttles from the drop, 67.6/94.5/109.8 % of the
-//	                           lowered quota after it, 12.8/19.8/27.0 throttles per 1000 calls
-//	noisy-neighbour (told)     0 failed, 2/2.4/3 throttles while it runs, 70/96.9/123 % of what it
-//	                           leaves (8 s of completions)
-//	noisy-neighbour, no quota  0 failed, 2/2.9/5 throttles, 45.6/91.1/120.2 % of what it leaves
+//	                           run carries several percent of noise), p99/p50 1.8/2.7/3.5
+//	quota-drop, no quota       0 failed, 2/3.2/5 throttles from the drop, 75.4/97.4/118.1 % of the
+//	                           lowered quota after it, 12.2/18.8/27.8 throttles per 1000 calls
+//	noisy-neighbour (told)     0 failed, 2/2.5/4 throttles while it runs, 63.4/94.6/126.9 % of what
+//	                           it leaves (8 s of completions)
+//	noisy-neighbour, no quota  0 failed, 2/3.0/4 throttles, 61.8/95.5/131.3 % of what it leaves
 //	quota-rise                 0 failed, 90 % of the doubled quota 1 to 9 windows after the rise
-//	mixed, tpm-bound, rpm-bound (told)  0 throttles in all 120 runs, 99.0-101.2 % of the binding quota
+//	mixed, tpm-bound, rpm-bound (told)  0 throttles in all 120 runs, 98.3-101.4 % of the binding quota
 //
 // The loadtest's wall-clock runs of the same scenarios agree with these
 // within their noise (docs/loadtest.txt). The previous algorithm (unpaced
