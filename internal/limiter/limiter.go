@@ -290,7 +290,9 @@ func (t *Ticket) Settle(tokens float64) { t.SettleAdmitted(tokens, math.NaN()) }
 // so the new span counts only what the service gave back (admitted minus
 // charged), not the reservation's error. After slow start, with many calls
 // in flight at the throttle, those errors added up to 15 % of the next
-// estimate.
+// estimate. And what the ticket reserved beyond admitted does not come back
+// to the bucket when the bucket was full after the admission: the cap
+// absorbed it on the service's side too (see MemoryStore.ReturnSplit).
 func (t *Ticket) SettleAdmitted(tokens, admitted float64) {
 	if t == nil || !t.done.CompareAndSwap(false, true) {
 		return
@@ -309,7 +311,10 @@ func (t *Ticket) SettleAdmitted(tokens, admitted float64) {
 		if t.stale() {
 			evidence = pacing.Amount{Tokens: math.Max(admitted, charged) - charged}
 		}
-		t.l.giveBackSplit(t.q, sr, amt, evidence, t.at, math.Max(t.amt.Tokens-math.Max(admitted, 0), 0))
+		over := math.Max(t.amt.Tokens-math.Max(admitted, 0), 0)
+		t.l.returnWith(t.q, func(ctx context.Context, cfg pacing.KeyConfig) error {
+			return sr.ReturnSplit(ctx, t.q.key, cfg, amt, evidence, t.at, over)
+		})
 		return
 	}
 	t.l.giveBack(t.q, t.store, amt)
@@ -320,8 +325,11 @@ func (t *Ticket) SettleAdmitted(tokens, admitted float64) {
 func (t *Ticket) stale() bool {
 	t.q.mu.Lock()
 	defer t.q.mu.Unlock()
-	return !t.q.lowered.IsZero() && t.at.Before(t.q.lowered)
+	return t.staleLocked()
 }
+
+// staleLocked is stale with t.q.mu held.
+func (t *Ticket) staleLocked() bool { return !t.q.lowered.IsZero() && t.at.Before(t.q.lowered) }
 
 // splitReturner is a store that settles with the service's admission
 // charge known (MemoryStore): see MemoryStore.ReturnSplit.
@@ -575,27 +583,17 @@ func (l *Limiter) giveBack(q *queue, st pacing.Store, amt pacing.Amount) {
 	if amt.Tokens == 0 && amt.Requests == 0 {
 		return
 	}
-	q.mu.Lock()
-	cfg := q.cfg
-	q.mu.Unlock()
-	ctx, cancel := l.storeCtx(context.Background())
-	err := st.Return(ctx, q.key, cfg, amt)
-	cancel()
-	if err != nil {
-		l.storeErrors.Add(1)
-	}
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	l.dispatch(q)
+	l.returnWith(q, func(ctx context.Context, cfg pacing.KeyConfig) error { return st.Return(ctx, q.key, cfg, amt) })
 }
 
-// giveBackSplit is giveBack through a splitReturner.
-func (l *Limiter) giveBackSplit(q *queue, st splitReturner, amt, evidence pacing.Amount, admitted time.Time, over float64) {
+// returnWith runs one refund to q's store (ret) outside q's lock, then
+// admits the waiters it made room for.
+func (l *Limiter) returnWith(q *queue, ret func(context.Context, pacing.KeyConfig) error) {
 	q.mu.Lock()
 	cfg := q.cfg
 	q.mu.Unlock()
 	ctx, cancel := l.storeCtx(context.Background())
-	err := st.ReturnSplit(ctx, q.key, cfg, amt, evidence, admitted, over)
+	err := ret(ctx, cfg)
 	cancel()
 	if err != nil {
 		l.storeErrors.Add(1)

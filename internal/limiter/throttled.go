@@ -39,8 +39,7 @@ func (l *Limiter) ReleaseThrottled(ctx context.Context, t *Ticket, key string, k
 	// several requests after slow start, when many are in flight at once).
 	// It stays charged: the throttle caps the bucket at the same debt
 	// either way, unless the bucket was deeper in debt than that.
-	stale := !q.lowered.IsZero() && t.at.Before(q.lowered)
-	if t.amt.Tokens != 0 && !stale {
+	if t.amt.Tokens != 0 && !t.staleLocked() {
 		sctx, cancel := l.storeCtx(ctx)
 		err := t.store.Return(sctx, q.key, q.cfg, pacing.Amount{Tokens: t.amt.Tokens})
 		cancel()
