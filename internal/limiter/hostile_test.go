@@ -69,20 +69,7 @@ func TestSettleBoundsTheDebt(t *testing.T) {
 // as unknown: the evidence of the ceiling stays finite.
 func TestSettleAdmittedIgnoresNonFiniteAdmission(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := NewMemoryStore(nil)
-		l := mustLimiter(t, Config{Store: s, InitialFill: 1})
-		kc := l.KeyConfig(Limits{TokensPerWindow: 6000, Window: time.Minute})
-		ctx := context.Background()
-		var tks []*Ticket
-		for range 3 {
-			tk, err := l.Acquire(ctx, "k", kc, pacing.Amount{Requests: 1, Tokens: 1000}, Interactive)
-			if err != nil {
-				t.Fatal(err)
-			}
-			tks = append(tks, tk)
-		}
-		time.Sleep(time.Second)
-		l.ReleaseThrottled(ctx, tks[0], "k", kc, pacing.Tokens)
+		s, _, _, tks := inFlightAtADecrease(t)
 		tks[1].SettleAdmitted(400, math.Inf(1))
 		tks[2].SettleAdmitted(400, math.Inf(-1))
 		if sp := stateOf(s, "k").spent; math.IsInf(sp, 0) || math.IsNaN(sp) {

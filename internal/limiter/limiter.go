@@ -305,10 +305,13 @@ func (t *Ticket) SettleAdmitted(tokens, admitted float64) {
 		t.l.refund(t.fk, t.epoch, amt)
 		return
 	}
-	t.l.release(t.q)
+	t.q.mu.Lock()
+	t.q.held-- // what release does, with the staleness read under the same lock
+	stale := t.staleLocked()
+	t.q.mu.Unlock()
 	if sr, ok := t.store.(splitReturner); ok && !math.IsNaN(admitted) && !math.IsInf(admitted, 0) && amt.Tokens != 0 {
 		evidence := amt
-		if t.stale() {
+		if stale {
 			evidence = pacing.Amount{Tokens: math.Max(admitted, charged) - charged}
 		}
 		over := math.Max(t.amt.Tokens-math.Max(admitted, 0), 0)
@@ -320,15 +323,8 @@ func (t *Ticket) SettleAdmitted(tokens, admitted float64) {
 	t.l.giveBack(t.q, t.store, amt)
 }
 
-// stale reports whether a local ticket was admitted before its queue's
-// tokens rate was last lowered.
-func (t *Ticket) stale() bool {
-	t.q.mu.Lock()
-	defer t.q.mu.Unlock()
-	return t.staleLocked()
-}
-
-// staleLocked is stale with t.q.mu held.
+// staleLocked reports whether a local ticket was admitted before its
+// queue's tokens rate was last lowered. t.q.mu must be held.
 func (t *Ticket) staleLocked() bool { return !t.q.lowered.IsZero() && t.at.Before(t.q.lowered) }
 
 // splitReturner is a store that settles with the service's admission

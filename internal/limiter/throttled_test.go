@@ -94,22 +94,8 @@ func TestReleaseThrottledEndedTicket(t *testing.T) {
 // estimate of the ceiling comes out low by all of them together.
 func TestInFlightAtADecreaseLeaveTheNextSpan(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := NewMemoryStore(nil)
-		l := mustLimiter(t, Config{Store: s, InitialFill: 1})
-		kc := l.KeyConfig(Limits{TokensPerWindow: 6000, Window: time.Minute})
+		s, l, kc, tks := inFlightAtADecrease(t)
 		ctx := context.Background()
-		var tks []*Ticket
-		for range 3 {
-			tk, err := l.Acquire(ctx, "k", kc, pacing.Amount{Requests: 1, Tokens: 1000}, Interactive)
-			if err != nil {
-				t.Fatal(err)
-			}
-			tks = append(tks, tk)
-		}
-		time.Sleep(time.Second)
-		if !l.ReleaseThrottled(ctx, tks[0], "k", kc, pacing.Tokens) {
-			t.Fatal("the first throttle did not lower the rate")
-		}
 		if sp := stateOf(s, "k").spent; sp != 0 {
 			t.Fatalf("spent %v right after the decrease, want 0", sp)
 		}
@@ -177,4 +163,28 @@ func TestOverReservationAbsorbedByAFullBucket(t *testing.T) {
 			t.Fatal("leaked a ticket")
 		}
 	})
+}
+
+// inFlightAtADecrease admits three tickets of 1000 tokens on key "k"
+// (6000 per one-minute window, in a MemoryStore) and, a second later,
+// throttles the first one: the other two are in flight across the
+// decrease. Call it inside a synctest bubble.
+func inFlightAtADecrease(t *testing.T) (*MemoryStore, *Limiter, pacing.KeyConfig, []*Ticket) {
+	t.Helper()
+	s := NewMemoryStore(nil)
+	l := mustLimiter(t, Config{Store: s, InitialFill: 1})
+	kc := l.KeyConfig(Limits{TokensPerWindow: 6000, Window: time.Minute})
+	var tks []*Ticket
+	for range 3 {
+		tk, err := l.Acquire(context.Background(), "k", kc, pacing.Amount{Requests: 1, Tokens: 1000}, Interactive)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tks = append(tks, tk)
+	}
+	time.Sleep(time.Second)
+	if !l.ReleaseThrottled(context.Background(), tks[0], "k", kc, pacing.Tokens) {
+		t.Fatal("the first throttle did not lower the rate")
+	}
+	return s, l, kc, tks
 }
